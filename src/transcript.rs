@@ -1,0 +1,264 @@
+//! The transcript: the one currency between the speech path and the text path.
+//!
+//! `guion transcribe` writes it; alignment and scoring read it, whether it came from Whisper, a chat log or
+//! another ASR. Times are seconds from the start of the call and are `None` where the source has none.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// The file it was made from, as given.
+    pub source: String,
+    /// sha256 of that file's bytes: results are keyed by content, not by name.
+    pub sha256: String,
+    pub duration_s: Option<f64>,
+    pub language: Option<String>,
+    /// The model that produced it; `None` for transcripts that came from elsewhere.
+    pub model: Option<ModelId>,
+    pub utterances: Vec<Utterance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelId {
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    Agent,
+    Customer,
+    Unknown,
+}
+
+impl Speaker {
+    pub fn label(self) -> &'static str {
+        match self {
+            Speaker::Agent => "Agent",
+            Speaker::Customer => "Customer",
+            Speaker::Unknown => "Unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utterance {
+    pub speaker: Speaker,
+    /// The audio channel it was heard on; `None` for text sources.
+    pub channel: Option<u32>,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub text: String,
+    #[serde(default)]
+    pub words: Vec<Word>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub text: String,
+    pub start: f64,
+    pub end: f64,
+    /// The recogniser's confidence, 0..1: alignment calls a step "unclear" rather than "missed" when its
+    /// best evidence lies in low-confidence words.
+    pub p: f32,
+}
+
+/// Output formats of `guion transcribe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Vtt,
+    Srt,
+    Txt,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Vtt => "vtt",
+            Format::Srt => "srt",
+            Format::Txt => "txt",
+        }
+    }
+}
+
+impl Transcript {
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            // Plain owned data with string keys: serde_json cannot fail on it.
+            Format::Json => {
+                serde_json::to_string_pretty(self).expect("transcript serialises") + "\n"
+            }
+            Format::Vtt => self.to_vtt(),
+            Format::Srt => self.to_srt(),
+            Format::Txt => self.to_txt(),
+        }
+    }
+
+    fn to_vtt(&self) -> String {
+        let mut out = String::from("WEBVTT\n");
+        for u in &self.utterances {
+            let (start, end) = (u.start.unwrap_or(0.0), u.end.unwrap_or(0.0));
+            let _ = write!(
+                out,
+                "\n{} --> {}\n<v {}>{}\n",
+                clock(start, '.'),
+                clock(end, '.'),
+                u.speaker.label(),
+                vtt_escape(&u.text)
+            );
+        }
+        out
+    }
+
+    fn to_srt(&self) -> String {
+        let mut out = String::new();
+        for (i, u) in self.utterances.iter().enumerate() {
+            let (start, end) = (u.start.unwrap_or(0.0), u.end.unwrap_or(0.0));
+            let _ = write!(
+                out,
+                "{}\n{} --> {}\n{}: {}\n\n",
+                i + 1,
+                clock(start, ','),
+                clock(end, ','),
+                u.speaker.label(),
+                u.text
+            );
+        }
+        out
+    }
+
+    /// The plain-text form guion also reads back: `[mm:ss] AGENT: text`.
+    fn to_txt(&self) -> String {
+        let mut out = String::new();
+        for u in &self.utterances {
+            if let Some(start) = u.start {
+                let s = start.max(0.0) as u64;
+                let _ = write!(out, "[{:02}:{:02}] ", s / 60, s % 60);
+            }
+            let _ = writeln!(out, "{}: {}", u.speaker.label().to_uppercase(), u.text);
+        }
+        out
+    }
+}
+
+/// `hh:mm:ss.mmm` (VTT) or `hh:mm:ss,mmm` (SRT).
+fn clock(seconds: f64, sep: char) -> String {
+    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
+    format!(
+        "{:02}:{:02}:{:02}{sep}{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// Cue text is markup in WebVTT: a transcript that says "<b>" or "a & b" must stay text.
+fn vtt_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Transcript {
+        Transcript {
+            source: "call.wav".into(),
+            sha256: "00".repeat(32),
+            duration_s: Some(3725.5),
+            language: Some("es".into()),
+            model: Some(ModelId {
+                name: "base".into(),
+                sha256: "ab".repeat(32),
+            }),
+            utterances: vec![
+                Utterance {
+                    speaker: Speaker::Agent,
+                    channel: Some(0),
+                    start: Some(1.25),
+                    end: Some(3.5),
+                    text: "Acme Seguros, buenos días <soy> Ana & co".into(),
+                    words: vec![Word {
+                        text: "Acme".into(),
+                        start: 1.25,
+                        end: 1.6,
+                        p: 0.9,
+                    }],
+                },
+                Utterance {
+                    speaker: Speaker::Customer,
+                    channel: Some(1),
+                    start: Some(3725.0),
+                    end: Some(3725.4),
+                    text: "Hola".into(),
+                    words: vec![],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn clock_formats_hours_and_rounds_milliseconds() {
+        assert_eq!(clock(3725.4, '.'), "01:02:05.400");
+        assert_eq!(clock(0.0004, ','), "00:00:00,000");
+        assert_eq!(clock(-1.0, '.'), "00:00:00.000");
+    }
+
+    #[test]
+    fn vtt_has_voice_tags_and_escapes_markup() {
+        let vtt = sample().render(Format::Vtt);
+        assert!(vtt.starts_with("WEBVTT\n"));
+        assert!(vtt.contains("00:00:01.250 --> 00:00:03.500\n<v Agent>Acme Seguros, buenos días &lt;soy&gt; Ana &amp; co\n"));
+        assert!(vtt.contains("<v Customer>Hola"));
+    }
+
+    #[test]
+    fn srt_numbers_cues_and_names_speakers() {
+        let srt = sample().render(Format::Srt);
+        assert!(srt.starts_with("1\n00:00:01,250 --> 00:00:03,500\nAgent: Acme"));
+        assert!(srt.contains("\n2\n01:02:05,000 --> 01:02:05,400\nCustomer: Hola\n"));
+    }
+
+    #[test]
+    fn txt_is_the_plain_line_format() {
+        let txt = sample().render(Format::Txt);
+        assert_eq!(
+            txt.lines().collect::<Vec<_>>(),
+            [
+                "[00:01] AGENT: Acme Seguros, buenos días <soy> Ana & co",
+                "[62:05] CUSTOMER: Hola"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_round_trips_with_the_documented_field_names() {
+        let t = sample();
+        let json = t.render(Format::Json);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for key in [
+            "source",
+            "sha256",
+            "duration_s",
+            "language",
+            "model",
+            "utterances",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["utterances"][0]["speaker"], "agent");
+        assert_eq!(
+            v["utterances"][0]["words"][0]["p"].as_f64().unwrap() as f32,
+            0.9
+        );
+        let back: Transcript = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+    }
+}
