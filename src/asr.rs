@@ -209,8 +209,8 @@ impl Recogniser {
                 tokens.push(Token {
                     bytes: token.to_bytes().unwrap_or_default().to_vec(),
                     p: data.p,
-                    t0: speech.to_original(data.t0 as f64 / 100.0),
-                    t1: speech.to_original(data.t1 as f64 / 100.0),
+                    t0: data.t0 as f64 / 100.0,
+                    t1: data.t1 as f64 / 100.0,
                 });
             }
             if tokens.is_empty() {
@@ -222,7 +222,11 @@ impl Recogniser {
             {
                 continue;
             }
-            let words = collapse_repeats(words_from_tokens(&tokens, duration));
+            let words = collapse_repeats(words_from_tokens(
+                &tokens,
+                &|start, end| speech.span_to_original(start, end),
+                duration,
+            ));
             if words.is_empty() {
                 continue;
             }
@@ -258,7 +262,12 @@ struct Token {
 
 /// Whisper's byte-level tokens start a new word with a leading space; a multi-byte character (an accent)
 /// may be split across tokens, so bytes are gathered per word before decoding.
-fn words_from_tokens(tokens: &[Token], duration: f64) -> Vec<Word> {
+/// Token times are in the joined speech; `to_original` maps a word's span back to the channel's time.
+fn words_from_tokens(
+    tokens: &[Token],
+    to_original: &dyn Fn(f64, f64) -> (f64, f64),
+    duration: f64,
+) -> Vec<Word> {
     struct Acc {
         bytes: Vec<u8>,
         p_sum: f32,
@@ -275,9 +284,10 @@ fn words_from_tokens(tokens: &[Token], duration: f64) -> Vec<Word> {
             return;
         }
         // Token times are estimates; keep words ordered and inside the audio whatever they say.
+        let (start, end) = to_original(a.start, a.end);
         let floor = words.last().map_or(0.0, |w| w.start);
-        let start = a.start.clamp(floor, duration);
-        let end = a.end.clamp(start, duration);
+        let start = start.clamp(floor, duration);
+        let end = end.clamp(start, duration);
         words.push(Word {
             text,
             start,
@@ -391,19 +401,22 @@ impl Joined {
         }
     }
 
-    fn to_original(&self, seconds: f64) -> f64 {
+    /// Maps a word's span in the joined speech back to the channel. Whisper's token times bleed across
+    /// the joins (a word's start often lands at the end of the piece before), so the word belongs to the
+    /// piece holding its midpoint and is kept inside that piece.
+    fn span_to_original(&self, start: f64, end: f64) -> (f64, f64) {
         let sr = SAMPLE_RATE as f64;
-        let at = (seconds.max(0.0) * sr) as usize;
+        let at = |seconds: f64| (seconds.max(0.0) * sr) as usize;
+        let mid = at((start + end.max(start)) / 2.0);
         let i = self
             .pieces
-            .partition_point(|&(joined_start, _, _)| joined_start <= at)
+            .partition_point(|&(joined_start, _, _)| joined_start <= mid)
             .saturating_sub(1);
-        match self.pieces.get(i) {
-            Some(&(joined_start, original_start, len)) => {
-                (original_start + (at - joined_start.min(at)).min(len)) as f64 / sr
-            }
-            None => seconds,
-        }
+        let Some(&(joined_start, original_start, len)) = self.pieces.get(i) else {
+            return (start, end);
+        };
+        let map = |t: usize| (original_start + t.saturating_sub(joined_start).min(len)) as f64 / sr;
+        (map(at(start)), map(at(end.max(start))))
     }
 }
 
@@ -433,7 +446,7 @@ mod tests {
             tok(",", 0.99, 0.8, 0.8),
             tok(" soy", 0.6, 1.0, 1.2),
         ];
-        let words = words_from_tokens(&tokens, 10.0);
+        let words = words_from_tokens(&tokens, &|s, e| (s, e), 10.0);
         assert_eq!(texts(&words), ["Buenos", "días,", "soy"]);
         assert!((words[0].p - 0.8).abs() < 1e-6, "mean of token p");
         assert_eq!((words[0].start, words[0].end), (0.0, 0.4));
@@ -458,7 +471,10 @@ mod tests {
                 t1: 0.4,
             },
         ];
-        assert_eq!(texts(&words_from_tokens(&tokens, 5.0)), ["está"]);
+        assert_eq!(
+            texts(&words_from_tokens(&tokens, &|s, e| (s, e), 5.0)),
+            ["está"]
+        );
     }
 
     #[test]
@@ -468,7 +484,7 @@ mod tests {
             tok(" dos", 0.9, 0.7, 0.9),  // estimate out of order
             tok(" tres", 0.9, 2.8, 3.4), // past the end
         ];
-        let words = words_from_tokens(&tokens, 3.0);
+        let words = words_from_tokens(&tokens, &|s, e| (s, e), 3.0);
         for pair in words.windows(2) {
             assert!(pair[0].start <= pair[1].start);
         }
@@ -515,10 +531,15 @@ mod tests {
         ];
         let j = Joined::new(&samples, &regions);
         assert_eq!(j.samples.len(), 3 * sr);
-        assert!((j.to_original(0.5) - 1.5).abs() < 1e-3);
-        assert!((j.to_original(1.0) - 5.0).abs() < 1e-3);
-        assert!((j.to_original(2.5) - 6.5).abs() < 1e-3);
+        let close =
+            |(a, b): (f64, f64), (x, y): (f64, f64)| (a - x).abs() < 1e-3 && (b - y).abs() < 1e-3;
+        assert!(close(j.span_to_original(0.2, 0.5), (1.2, 1.5)));
+        assert!(close(j.span_to_original(1.5, 2.5), (5.5, 6.5)));
+        // A start that bled into the piece before is pulled into the word's own piece...
+        assert!(close(j.span_to_original(0.9, 1.4), (5.0, 5.4)));
+        // ...and so is an end that ran into the next one.
+        assert!(close(j.span_to_original(0.6, 1.1), (1.6, 2.0)));
         // Past the last piece: clamp to its end rather than run into silence.
-        assert!((j.to_original(9.0) - 7.0).abs() < 1e-3);
+        assert!(close(j.span_to_original(2.8, 9.0), (6.8, 7.0)));
     }
 }

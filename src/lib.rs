@@ -6,6 +6,6 @@
 pub mod asr;
 pub mod audio;
 pub mod models;
-// pub mod normalize;
+pub mod normalize;
 pub mod pipeline;
 pub mod transcript;

