@@ -1,6 +1,9 @@
 //! Whisper through whisper-rs: one channel of 16 kHz samples in, segments with word timings out.
 //!
-//! A `Recogniser` owns one model context and one decoding state; a worker makes one and reuses it for
+//! A `Recogniser` owns one model context; a worker makes one and reuses it for every call. Each channel
+//! gets a fresh decoding state: whisper.cpp's temperature fallback draws from a generator kept in the
+//! state, so a reused state would make a call's transcript depend on the calls decoded before it — and a
+//! resumed batch must give exactly what an uninterrupted one gives.
 //! every call. Three guards stand between Whisper and invented text, because a multilingual model fed
 //! silence, hold music or line noise writes fluent sentences (and reports a no-speech probability near 0):
 //! 1. only what the energy gate calls speech is decoded — the speech regions are cut out, joined, decoded
@@ -61,8 +64,7 @@ pub struct Segment {
 
 pub struct Recogniser {
     model: ResolvedModel,
-    _ctx: WhisperContext,
-    state: WhisperState,
+    ctx: WhisperContext,
     multilingual: bool,
     eot: i32,
     opts: AsrOptions,
@@ -82,13 +84,13 @@ impl Recogniser {
             .ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| load_err(e.to_string()))?;
-        let state = ctx.create_state().map_err(|e| load_err(e.to_string()))?;
+        // Fail at load, not on the first call, if the state cannot be allocated.
+        ctx.create_state().map_err(|e| load_err(e.to_string()))?;
         Ok(Recogniser {
             model: model.clone(),
             multilingual: ctx.is_multilingual(),
             eot: ctx.token_eot(),
-            _ctx: ctx,
-            state,
+            ctx,
             opts,
         })
     }
@@ -99,6 +101,12 @@ impl Recogniser {
 
     pub fn is_multilingual(&self) -> bool {
         self.multilingual
+    }
+
+    fn fresh_state(&self) -> Result<WhisperState, AsrError> {
+        self.ctx
+            .create_state()
+            .map_err(|e| AsrError::Decode(format!("cannot allocate a decoding state: {e}")))
     }
 
     /// Fails early, before any audio is decoded, when the model cannot do the language.
@@ -118,7 +126,7 @@ impl Recogniser {
     /// The most likely of `allowed` in the first 30 s of speech, and its probability among them.
     /// `None` when there is no speech to judge by.
     pub fn detect_language(
-        &mut self,
+        &self,
         samples: &[f32],
         allowed: &[String],
     ) -> Result<Option<(String, f32)>, AsrError> {
@@ -135,11 +143,11 @@ impl Recogniser {
         }
         let first = &speech.samples[..speech.samples.len().min(30 * SAMPLE_RATE as usize)];
         let threads = self.opts.threads.max(1);
-        self.state
+        let mut state = self.fresh_state()?;
+        state
             .pcm_to_mel(first, threads)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
-        let (_, probs) = self
-            .state
+        let (_, probs) = state
             .lang_detect(0, threads)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
         let scored: Vec<(String, f32)> = allowed
@@ -157,11 +165,7 @@ impl Recogniser {
     }
 
     /// Transcribes one channel (16 kHz mono) in `language`.
-    pub fn transcribe(
-        &mut self,
-        samples: &[f32],
-        language: &str,
-    ) -> Result<Vec<Segment>, AsrError> {
+    pub fn transcribe(&self, samples: &[f32], language: &str) -> Result<Vec<Segment>, AsrError> {
         self.check_language(language)?;
         let regions = audio::speech_regions(samples, &self.opts.gate);
         let speech = Joined::new(samples, &regions);
@@ -188,13 +192,14 @@ impl Recogniser {
         params.set_print_realtime(false);
         params.set_print_special(false);
         params.set_print_timestamps(false);
-        self.state
+        let mut state = self.fresh_state()?;
+        state
             .full(params, &speech.samples)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
 
         let duration = samples.len() as f64 / SAMPLE_RATE as f64;
         let mut segments: Vec<Segment> = Vec::new();
-        for segment in self.state.as_iter() {
+        for segment in state.as_iter() {
             let mut tokens = Vec::new();
             let mut logprob_sum = 0.0f32;
             for i in 0..segment.n_tokens() {

@@ -3,9 +3,12 @@
 //! The pipeline reads top-down: `audio → asr → (align → classify → score → aggregate → report)`, with
 //! plain data types between stages. See ARCHITECTURE.md for the map and its invariants.
 
+pub mod align;
 pub mod asr;
 pub mod audio;
 pub mod models;
 pub mod normalize;
 pub mod pipeline;
+pub mod score;
+pub mod script;
 pub mod transcript;

@@ -18,6 +18,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Transcribe(cmd::transcribe::Args),
+    Call(cmd::call::Args),
+    Script(cmd::script::Args),
     Models(cmd::models::Args),
 }
 
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Transcribe(args) => cmd::transcribe::run(args),
+        Command::Call(args) => cmd::call::run(args),
+        Command::Script(args) => cmd::script::run(args),
         Command::Models(args) => cmd::models::run(args),
     };
     match result {

@@ -951,3 +951,50 @@ mod tests {
         assert_eq!(en("nine hundred ninety-nine billion"), "999000000000");
     }
 }
+
+/// Spanish or English, by their commonest function words — enough to choose a script's phrasings
+/// for a text transcript that does not say its language. `None` when neither clearly leads.
+pub fn guess_language(text: &str) -> Option<Lang> {
+    const ES: &[&str] = &[
+        "de", "que", "el", "la", "y", "en", "los", "las", "por", "con", "para", "su", "es", "una",
+        "le", "lo", "se", "del", "al", "usted", "muy", "pero", "gracias",
+    ];
+    const EN: &[&str] = &[
+        "the", "and", "to", "you", "of", "is", "your", "for", "it", "that", "this", "with", "can",
+        "have", "be", "are", "will", "thank", "please", "my", "we",
+    ];
+    let (mut es, mut en) = (0usize, 0usize);
+    for w in words(text, None) {
+        es += usize::from(ES.contains(&w.as_str()));
+        en += usize::from(EN.contains(&w.as_str()));
+    }
+    match es.cmp(&en) {
+        _ if es + en < 3 => None,
+        std::cmp::Ordering::Greater if es >= 2 * en => Some(Lang::Es),
+        std::cmp::Ordering::Less if en >= 2 * es => Some(Lang::En),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    #[test]
+    fn function_words_tell_spanish_from_english() {
+        assert_eq!(
+            guess_language(
+                "Gracias por llamar a Acme Seguros, le atiende Ana. ¿En qué puedo ayudarle?"
+            ),
+            Some(Lang::Es)
+        );
+        assert_eq!(
+            guess_language(
+                "Thank you for calling, this is Ana. How can I help you with your policy?"
+            ),
+            Some(Lang::En)
+        );
+        assert_eq!(guess_language("OK"), None);
+        assert_eq!(guess_language(""), None);
+    }
+}

@@ -72,7 +72,7 @@ pub enum CallError {
 /// one signal gives Whisper overlapping voices it cannot separate); the language is settled once per call
 /// so that the two sides, and every 30-second window, agree.
 pub fn transcribe_call(
-    recogniser: &mut Recogniser,
+    recogniser: &Recogniser,
     path: &Path,
     layout: Option<ChannelLayout>,
     language: &LanguageChoice,

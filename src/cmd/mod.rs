@@ -1,4 +1,6 @@
 //! One file per subcommand: its usage text at the top, glue only.
 
+pub mod call;
 pub mod models;
+pub mod script;
 pub mod transcribe;

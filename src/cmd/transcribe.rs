@@ -78,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.out.is_none() && args.format.len() > 1 {
         anyhow::bail!("several formats need --out DIR");
     }
-    let mut recogniser = Recogniser::load(&model, options)?;
+    let recogniser = Recogniser::load(&model, options)?;
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -88,7 +88,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for path in &args.files {
         let started = Instant::now();
         let transcript =
-            match pipeline::transcribe_call(&mut recogniser, path, args.channels, &args.language) {
+            match pipeline::transcribe_call(&recogniser, path, args.channels, &args.language) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("guion: {e}");

@@ -139,6 +139,11 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
+/// sha256 of bytes already in memory, as lowercase hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn hash(path: &Path) -> Result<String, ModelError> {
     sha256_file(path).map_err(io_err(path))
 }

@@ -1,8 +1,9 @@
 //! The transcript: the one currency between the speech path and the text path.
 //!
-//! `guion transcribe` writes it; alignment and scoring read it, whether it came from Whisper, a chat log or
+//! `guion transcribe` writes it (`render`); `read` parses the formats other systems produce; alignment and scoring read it, whether it came from Whisper, a chat log or
 //! another ASR. Times are seconds from the start of the call and are `None` where the source has none.
 
+pub mod read;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 

@@ -1,0 +1,638 @@
+//! Did the agent follow the script? Each step of the brand's script is looked for in the transcript,
+//! fuzzily (`matcher`), then the steps found are put in the order the script asks for with a weighted
+//! longest-chain search, and their times are checked against the step's window.
+//!
+//! No I/O and no model: an `Aligner` is compiled once from a `Script` and then aligns any number of
+//! transcripts, from audio or from text alike.
+
+mod matcher;
+
+use crate::normalize::{self, Lang};
+use crate::script::{Forbidden, Role, Script, Severity, Step, Window};
+use crate::transcript::{Speaker, Transcript};
+use matcher::{Hit, Phrase, SimilarityTable, Vocabulary};
+
+#[cfg(test)]
+mod tests;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// What became of one step in one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Done,
+    Missed,
+    OutOfOrder,
+    OutsideWindow,
+    /// The closest words were misheard (low recogniser confidence): the audio cannot tell.
+    Unclear,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::Missed => "missed",
+            StepStatus::OutOfOrder => "out_of_order",
+            StepStatus::OutsideWindow => "outside_window",
+            StepStatus::Unclear => "unclear",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    Lexical,
+    Semantic,
+}
+
+/// The words that show a step (or a forbidden phrase) was said.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// The transcript's own words, as said.
+    pub text: String,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub speaker: Speaker,
+    #[serde(rename = "match")]
+    pub kind: MatchKind,
+    /// The script phrasing it matched.
+    pub variant: String,
+    /// Mean recogniser confidence of those words (1 for text transcripts).
+    pub p: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    pub id: String,
+    pub title: String,
+    pub required: bool,
+    pub weight: f64,
+    pub status: StepStatus,
+    /// The best similarity found, 0..1, whatever the status.
+    pub similarity: f32,
+    /// For done, out_of_order and outside_window: what was said; for unclear: the closest words.
+    pub evidence: Option<Evidence>,
+    /// Why a check could not be made, e.g. a window on a transcript without times.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForbiddenHit {
+    pub id: String,
+    pub severity: Severity,
+    pub similarity: f32,
+    #[serde(flatten)]
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alignment {
+    pub steps: Vec<StepResult>,
+    pub forbidden: Vec<ForbiddenHit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlignOptions {
+    /// A step whose best match falls short by at most this much, in words the recogniser doubted,
+    /// is `unclear` rather than `missed`.
+    pub unclear_margin: f32,
+    /// Mean word confidence below which the recogniser "doubted" the words.
+    pub unclear_max_p: f32,
+    /// Forbidden phrases are short and an accusation is costly: they need a closer match than steps.
+    pub forbidden_min_similarity: f32,
+}
+
+impl Default for AlignOptions {
+    fn default() -> Self {
+        AlignOptions {
+            unclear_margin: 0.25,
+            unclear_max_p: 0.6,
+            forbidden_min_similarity: 0.85,
+        }
+    }
+}
+
+/// A script compiled for matching: every phrasing normalised and interned once.
+pub struct Aligner {
+    script: Script,
+    options: AlignOptions,
+    vocab: Vocabulary,
+    /// Per step, its phrasings with their language.
+    steps: Vec<Vec<(String, Phrase)>>,
+    forbidden: Vec<Vec<(String, Phrase)>>,
+}
+
+impl Aligner {
+    pub fn new(script: &Script, options: AlignOptions) -> Aligner {
+        let mut vocab = Vocabulary::default();
+        let mut compile = |variants: &crate::script::Variants| {
+            variants
+                .iter()
+                .flat_map(|(lang, phrases)| {
+                    let l = Lang::from_code(lang);
+                    phrases
+                        .iter()
+                        .map(|p| (lang.clone(), vocab.phrase(p, l)))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let steps = script.steps.iter().map(|s| compile(&s.variants)).collect();
+        let forbidden = script
+            .forbidden
+            .iter()
+            .map(|f| compile(&f.variants))
+            .collect();
+        Aligner {
+            script: script.clone(),
+            options,
+            vocab,
+            steps,
+            forbidden,
+        }
+    }
+
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
+    pub fn align(&self, transcript: &Transcript) -> Alignment {
+        let call = CallWords::new(transcript);
+        let mut sims = SimilarityTable::new(&self.vocab, &call.words);
+        let language = transcript.language.as_deref();
+        let duration = call_duration(transcript);
+
+        // Candidates per step, best first.
+        let candidates: Vec<Vec<Found>> = self
+            .script
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .map(|(step, phrases)| {
+                let floor = (self.script.min_similarity_of(step) as f32
+                    - self.options.unclear_margin)
+                    .max(0.0);
+                call.search(
+                    phrases,
+                    language,
+                    role_speakers(step.role),
+                    floor,
+                    3,
+                    &mut sims,
+                )
+            })
+            .collect();
+
+        let chain = ordered_chain(&self.script.steps, &candidates, |step| {
+            self.script.min_similarity_of(step) as f32
+        });
+        // Words that already show a step in the chain are not evidence for another.
+        let used: Vec<(usize, usize)> = chain
+            .iter()
+            .zip(&candidates)
+            .filter_map(|(k, found)| k.map(|k| found[k].tokens))
+            .collect();
+        let candidates: Vec<Vec<Found>> = candidates
+            .into_iter()
+            .zip(&chain)
+            .map(|(found, k)| match k {
+                Some(_) => found,
+                None => found
+                    .into_iter()
+                    .filter(|f| used.iter().all(|u| f.tokens.1 <= u.0 || f.tokens.0 >= u.1))
+                    .collect(),
+            })
+            .collect();
+
+        let steps = self
+            .script
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let threshold = self.script.min_similarity_of(step) as f32;
+                let best = candidates[i].first();
+                let similarity = best.map_or(0.0, |f| f.hit.similarity);
+                let (status, found, note) = match chain[i] {
+                    Some(k) => {
+                        let f = &candidates[i][k];
+                        let evidence = call.evidence(f, MatchKind::Lexical);
+                        match step.window.map(|w| window_holds(&w, &evidence, duration)) {
+                            Some(Err(why)) => (StepStatus::Done, Some(f), Some(why)),
+                            Some(Ok(false)) => (StepStatus::OutsideWindow, Some(f), None),
+                            Some(Ok(true)) | None => (StepStatus::Done, Some(f), None),
+                        }
+                    }
+                    None => match best {
+                        Some(f) if f.hit.similarity >= threshold => {
+                            (StepStatus::OutOfOrder, Some(f), None)
+                        }
+                        Some(f) if f.p < self.options.unclear_max_p => {
+                            (StepStatus::Unclear, Some(f), None)
+                        }
+                        _ => (StepStatus::Missed, None, None),
+                    },
+                };
+                StepResult {
+                    id: step.id.clone(),
+                    title: step.title.clone(),
+                    required: step.required,
+                    weight: step.weight,
+                    status,
+                    similarity: found.map_or(similarity, |f| f.hit.similarity),
+                    evidence: found.map(|f| call.evidence(f, MatchKind::Lexical)),
+                    note,
+                }
+            })
+            .collect();
+
+        let forbidden = self.find_forbidden(&call, language, &mut sims);
+        Alignment { steps, forbidden }
+    }
+
+    fn find_forbidden(
+        &self,
+        call: &CallWords,
+        language: Option<&str>,
+        sims: &mut SimilarityTable,
+    ) -> Vec<ForbiddenHit> {
+        let floor = self.options.forbidden_min_similarity;
+        let mut hits: Vec<(usize, ForbiddenHit)> = Vec::new();
+        for (rule, phrases) in self.script.forbidden.iter().zip(&self.forbidden) {
+            let found = call.search(
+                phrases,
+                language,
+                &[Speaker::Agent, Speaker::Unknown],
+                floor,
+                20,
+                sims,
+            );
+            hits.extend(
+                found
+                    .iter()
+                    .map(|f| (f.position, forbidden_hit(rule, f, call))),
+            );
+        }
+        hits.sort_by_key(|(position, _)| *position);
+        hits.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// For a stereo call whose layout is unknown: the channel that sounds most like the script's agent
+    /// steps, and how sure that is (0.5 = a coin toss, 1 = only one channel matches at all).
+    pub fn agent_channel(&self, transcript: &Transcript) -> Option<(u32, f32)> {
+        let mut channels: Vec<u32> = transcript
+            .utterances
+            .iter()
+            .filter_map(|u| u.channel)
+            .collect();
+        channels.sort_unstable();
+        channels.dedup();
+        if channels.len() != 2 {
+            return None;
+        }
+        let scores: Vec<f32> = channels
+            .iter()
+            .map(|&c| {
+                let mut as_agent = transcript.clone();
+                for u in &mut as_agent.utterances {
+                    u.speaker = if u.channel == Some(c) {
+                        Speaker::Agent
+                    } else {
+                        Speaker::Customer
+                    };
+                }
+                let call = CallWords::new(&as_agent);
+                let mut sims = SimilarityTable::new(&self.vocab, &call.words);
+                self.script
+                    .steps
+                    .iter()
+                    .zip(&self.steps)
+                    .filter(|(s, _)| s.role == Role::Agent)
+                    .map(|(_, phrases)| {
+                        call.search(
+                            phrases,
+                            as_agent.language.as_deref(),
+                            &[Speaker::Agent],
+                            0.3,
+                            1,
+                            &mut sims,
+                        )
+                        .first()
+                        .map_or(0.0, |f| f.hit.similarity)
+                    })
+                    .sum()
+            })
+            .collect();
+        let total = scores[0] + scores[1];
+        if total <= 0.0 {
+            return None;
+        }
+        let best = if scores[1] > scores[0] { 1 } else { 0 };
+        Some((channels[best], scores[best] / total))
+    }
+}
+
+fn forbidden_hit(rule: &Forbidden, f: &Found, call: &CallWords) -> ForbiddenHit {
+    ForbiddenHit {
+        id: rule.id.clone(),
+        severity: rule.severity,
+        similarity: f.hit.similarity,
+        evidence: call.evidence(f, MatchKind::Lexical),
+    }
+}
+
+fn role_speakers(role: Role) -> &'static [Speaker] {
+    // A mono recording or an unlabelled text has only "unknown" speakers: they may be either party.
+    match role {
+        Role::Agent => &[Speaker::Agent, Speaker::Unknown],
+        Role::Customer => &[Speaker::Customer, Speaker::Unknown],
+    }
+}
+
+fn call_duration(t: &Transcript) -> Option<f64> {
+    t.duration_s.or_else(|| {
+        t.utterances
+            .iter()
+            .filter_map(|u| u.end.or(u.start))
+            .reduce(f64::max)
+    })
+}
+
+/// Whether evidence lies inside a step's window; `Err` says why it cannot be checked.
+fn window_holds(w: &Window, e: &Evidence, duration: Option<f64>) -> Result<bool, String> {
+    let (Some(start), Some(end)) = (e.start, e.end) else {
+        return Err("window not checked: the transcript has no times".into());
+    };
+    let needs_duration = w.last_s.is_some() || w.end_pct.is_some();
+    let duration = match duration {
+        Some(d) => d,
+        None if needs_duration => {
+            return Err("window not checked: the call's length is unknown".into());
+        }
+        None => 0.0,
+    };
+    Ok(w.start_s.is_none_or(|s| start >= s)
+        && w.end_s.is_none_or(|s| end <= s)
+        && w.last_s.is_none_or(|s| start >= duration - s)
+        && w.end_pct.is_none_or(|pct| end <= duration * pct / 100.0))
+}
+
+/// A candidate for a step: a hit in one speaker stream, placed in the call.
+#[derive(Debug, Clone)]
+struct Found {
+    hit: Hit,
+    /// Index of the first matched token in the whole call, so that agent and customer steps compare.
+    position: usize,
+    /// Call-token indices of the match.
+    tokens: (usize, usize),
+    variant: String,
+    /// Mean recogniser confidence over the matched words.
+    p: f32,
+}
+
+/// The best order-consistent choice of one candidate per step: the heaviest chain of candidates that
+/// rise in call position while their steps' `order` never falls. Steps off the chain that were found
+/// anyway were said out of order. Returns, per step, the index of its chosen candidate.
+fn ordered_chain(
+    steps: &[Step],
+    candidates: &[Vec<Found>],
+    threshold: impl Fn(&Step) -> f32,
+) -> Vec<Option<usize>> {
+    // (tokens, step, candidate index, gain)
+    let mut nodes: Vec<((usize, usize), usize, usize, f32)> = Vec::new();
+    for (s, (step, found)) in steps.iter().zip(candidates).enumerate() {
+        for (k, f) in found.iter().enumerate() {
+            if f.hit.similarity >= threshold(step) {
+                // Weight first, similarity to break ties between equally weighted chains.
+                let gain = step.weight.max(0.0) as f32 + 1e-3 + f.hit.similarity * 1e-3;
+                nodes.push((f.tokens, s, k, gain));
+            }
+        }
+    }
+    nodes.sort_by_key(|&(tokens, s, _, _)| (tokens.0, steps[s].order));
+    let n = nodes.len();
+    let mut best = vec![0.0f32; n];
+    let mut back: Vec<Option<usize>> = vec![None; n];
+    for i in 0..n {
+        best[i] = nodes[i].3;
+        for j in 0..i {
+            let (tj, sj, _, _) = nodes[j];
+            let (ti, si, _, _) = nodes[i];
+            // The same words cannot show two steps.
+            let fits = tj.1 <= ti.0 && steps[sj].order <= steps[si].order && sj != si;
+            if fits && best[j] + nodes[i].3 > best[i] {
+                best[i] = best[j] + nodes[i].3;
+                back[i] = Some(j);
+            }
+        }
+    }
+    let mut chosen = vec![None; steps.len()];
+    let mut at = (0..n).max_by(|&a, &b| best[a].total_cmp(&best[b]));
+    while let Some(i) = at {
+        let (_, s, k, _) = nodes[i];
+        // A step may appear twice in a chain only among equal orders; keep its earliest.
+        chosen[s] = Some(k);
+        at = back[i];
+    }
+    chosen
+}
+
+/// A call's words, normalised once, with where each came from.
+struct CallWords<'t> {
+    transcript: &'t Transcript,
+    /// Distinct normalised words of this call; ids index this.
+    words: Vec<String>,
+    tokens: Vec<Token>,
+    /// Per utterance, the words as displayed (transcript words, or the text split on spaces).
+    display: Vec<Vec<DisplayWord>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    word: u32,
+    utterance: usize,
+    display: usize,
+}
+
+#[derive(Debug, Clone)]
+struct DisplayWord {
+    text: String,
+    start: Option<f64>,
+    end: Option<f64>,
+    p: f32,
+}
+
+impl<'t> CallWords<'t> {
+    fn new(transcript: &'t Transcript) -> CallWords<'t> {
+        let lang = transcript.language.as_deref().and_then(Lang::from_code);
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut words: Vec<String> = Vec::new();
+        let mut tokens = Vec::new();
+        let mut display = Vec::with_capacity(transcript.utterances.len());
+        for (u_index, u) in transcript.utterances.iter().enumerate() {
+            let shown = display_words(u);
+            for (d_index, d) in shown.iter().enumerate() {
+                for w in normalize::words(&d.text, lang) {
+                    let next = words.len() as u32;
+                    let id = *ids.entry(w).or_insert_with_key(|w| {
+                        words.push(w.clone());
+                        next
+                    });
+                    tokens.push(Token {
+                        word: id,
+                        utterance: u_index,
+                        display: d_index,
+                    });
+                }
+            }
+            display.push(shown);
+        }
+        CallWords {
+            transcript,
+            words,
+            tokens,
+            display,
+        }
+    }
+
+    /// The best non-overlapping hits of any of `phrases` among the words of `speakers`.
+    fn search(
+        &self,
+        phrases: &[(String, Phrase)],
+        language: Option<&str>,
+        speakers: &[Speaker],
+        floor: f32,
+        limit: usize,
+        sims: &mut SimilarityTable,
+    ) -> Vec<Found> {
+        let stream: Vec<usize> = (0..self.tokens.len())
+            .filter(|&i| {
+                speakers.contains(&self.transcript.utterances[self.tokens[i].utterance].speaker)
+            })
+            .collect();
+        let ids: Vec<u32> = stream.iter().map(|&i| self.tokens[i].word).collect();
+        // Phrasings in the call's language when the script has them; all of them otherwise.
+        let in_language = language.filter(|l| phrases.iter().any(|(pl, _)| pl == l));
+        let mut found: Vec<Found> = phrases
+            .iter()
+            .filter(|(pl, _)| in_language.is_none_or(|l| pl == l))
+            .flat_map(|(_, phrase)| {
+                matcher::find(phrase, &ids, sims, floor, limit)
+                    .into_iter()
+                    .map(|hit| self.found(hit, &stream, phrase))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            b.hit
+                .similarity
+                .total_cmp(&a.hit.similarity)
+                .then(a.position.cmp(&b.position))
+        });
+        let mut kept: Vec<Found> = Vec::new();
+        for f in found {
+            if kept.len() == limit {
+                break;
+            }
+            if kept
+                .iter()
+                .all(|k| f.tokens.1 <= k.tokens.0 || f.tokens.0 >= k.tokens.1)
+            {
+                kept.push(f);
+            }
+        }
+        kept
+    }
+
+    fn found(&self, hit: Hit, stream: &[usize], phrase: &Phrase) -> Found {
+        let (first, last) = (stream[hit.start], stream[hit.end - 1]);
+        let matched = &stream[hit.start..hit.end];
+        let p = matched
+            .iter()
+            .map(|&i| {
+                let t = self.tokens[i];
+                self.display[t.utterance][t.display].p
+            })
+            .sum::<f32>()
+            / matched.len() as f32;
+        Found {
+            hit,
+            position: first,
+            tokens: (first, last + 1),
+            variant: phrase.text.clone(),
+            p,
+        }
+    }
+
+    fn evidence(&self, f: &Found, kind: MatchKind) -> Evidence {
+        let (first, last) = (self.tokens[f.tokens.0], self.tokens[f.tokens.1 - 1]);
+        let mut text = Vec::new();
+        let (mut start, mut end) = (None, None);
+        for u in first.utterance..=last.utterance {
+            let words = &self.display[u];
+            let from = if u == first.utterance {
+                first.display
+            } else {
+                0
+            };
+            let to = if u == last.utterance {
+                last.display
+            } else {
+                words.len().saturating_sub(1)
+            };
+            for d in words.iter().take(to + 1).skip(from) {
+                text.push(d.text.as_str());
+                start = start.or(d.start);
+                end = d.end.or(end);
+            }
+        }
+        Evidence {
+            text: text.join(" "),
+            start,
+            end,
+            speaker: self.transcript.utterances[first.utterance].speaker,
+            kind,
+            variant: f.variant.clone(),
+            p: f.p,
+        }
+    }
+}
+
+/// An utterance's words as the auditor will read them, with times: the recogniser's own words, or
+/// for text transcripts the text split on spaces, spread evenly over the utterance's span if it has one.
+fn display_words(u: &crate::transcript::Utterance) -> Vec<DisplayWord> {
+    if !u.words.is_empty() {
+        return u
+            .words
+            .iter()
+            .map(|w| DisplayWord {
+                text: w.text.clone(),
+                start: Some(w.start),
+                end: Some(w.end),
+                p: w.p,
+            })
+            .collect();
+    }
+    let parts: Vec<&str> = u.text.split_whitespace().collect();
+    let n = parts.len().max(1) as f64;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let at = |k: f64| match (u.start, u.end) {
+                (Some(s), Some(e)) => Some(s + (e - s) * k / n),
+                (Some(s), None) => Some(s),
+                _ => None,
+            };
+            DisplayWord {
+                text: text.to_string(),
+                start: at(i as f64),
+                end: at(i as f64 + 1.0).or(u.end),
+                p: 1.0,
+            }
+        })
+        .collect()
+}

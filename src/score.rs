@@ -1,0 +1,259 @@
+//! Per-call numbers from an alignment and a transcript: the adherence score and the conversation
+//! metrics. No I/O, no model.
+
+use crate::align::{Alignment, StepResult, StepStatus};
+use crate::transcript::{Speaker, Transcript};
+use serde::Serialize;
+
+/// Share of a step's weight each status earns. A step said out of order or outside its window was
+/// still said: half credit. `unclear` earns nothing and costs nothing — the audio could not tell, so
+/// the step is left out of the score rather than held against the agent.
+fn credit(status: StepStatus) -> Option<f64> {
+    match status {
+        StepStatus::Done => Some(1.0),
+        StepStatus::OutOfOrder | StepStatus::OutsideWindow => Some(0.5),
+        StepStatus::Missed => Some(0.0),
+        StepStatus::Unclear => None,
+    }
+}
+
+/// Weighted adherence, 0..1: required steps always count; optional steps count only when said (they
+/// can raise the score, never lower it). `None` when nothing could be scored.
+pub fn adherence(steps: &[StepResult]) -> Option<f64> {
+    let (mut earned, mut possible) = (0.0, 0.0);
+    for s in steps {
+        let Some(c) = credit(s.status) else { continue };
+        if s.required || c > 0.0 {
+            earned += s.weight * c;
+            possible += s.weight;
+        }
+    }
+    (possible > 0.0).then(|| earned / possible)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallScore {
+    pub adherence: Option<f64>,
+    pub steps_done: usize,
+    pub steps_required: usize,
+    pub steps_unclear: usize,
+    pub forbidden: usize,
+}
+
+pub fn score(alignment: &Alignment) -> CallScore {
+    let count = |f: &dyn Fn(&StepResult) -> bool| alignment.steps.iter().filter(|s| f(s)).count();
+    CallScore {
+        adherence: adherence(&alignment.steps),
+        steps_done: count(&|s| s.status == StepStatus::Done),
+        steps_required: count(&|s| s.required),
+        steps_unclear: count(&|s| s.status == StepStatus::Unclear),
+        forbidden: alignment.forbidden.len(),
+    }
+}
+
+/// A silence this long, with both parties quiet, is a hold (the customer was put on hold or left
+/// waiting), not a pause for thought.
+pub const HOLD_GAP_S: f64 = 20.0;
+
+/// Conversation metrics; each is `None` when the transcript cannot support it (no times; overtalk on
+/// a recording where the two parties are not on separate channels).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    pub agent_talk_s: Option<f64>,
+    pub customer_talk_s: Option<f64>,
+    /// Agent talk time over both parties' talk time.
+    pub agent_talk_ratio: Option<f64>,
+    pub longest_silence_s: Option<f64>,
+    /// Time both parties spoke at once.
+    pub overtalk_s: Option<f64>,
+    pub hold_gaps: Option<usize>,
+    pub hold_s: Option<f64>,
+}
+
+pub fn metrics(t: &Transcript) -> Metrics {
+    let spans = |who: &dyn Fn(Speaker) -> bool| {
+        union(
+            t.utterances
+                .iter()
+                .filter(|u| who(u.speaker))
+                .filter_map(|u| Some((u.start?, u.end?)))
+                .collect(),
+        )
+    };
+    let timed = t
+        .utterances
+        .iter()
+        .any(|u| u.start.is_some() && u.end.is_some());
+    if !timed {
+        return Metrics {
+            agent_talk_s: None,
+            customer_talk_s: None,
+            agent_talk_ratio: None,
+            longest_silence_s: None,
+            overtalk_s: None,
+            hold_gaps: None,
+            hold_s: None,
+        };
+    }
+    let agent = spans(&|s| s == Speaker::Agent);
+    let customer = spans(&|s| s == Speaker::Customer);
+    let everyone = spans(&|_| true);
+    let labelled = t.utterances.iter().all(|u| u.speaker != Speaker::Unknown);
+    let (a, c) = (total(&agent), total(&customer));
+    let gaps: Vec<f64> = everyone.windows(2).map(|w| w[1].0 - w[0].1).collect();
+    let holds: Vec<f64> = gaps.iter().copied().filter(|g| *g >= HOLD_GAP_S).collect();
+    Metrics {
+        agent_talk_s: labelled.then_some(a),
+        customer_talk_s: labelled.then_some(c),
+        agent_talk_ratio: (labelled && a + c > 0.0).then(|| a / (a + c)),
+        longest_silence_s: Some(gaps.iter().copied().fold(0.0, f64::max)),
+        overtalk_s: (labelled && separate_channels(t)).then(|| overlap(&agent, &customer)),
+        hold_gaps: Some(holds.len()),
+        hold_s: Some(holds.iter().sum()),
+    }
+}
+
+fn separate_channels(t: &Transcript) -> bool {
+    let channel_of = |s: Speaker| {
+        t.utterances
+            .iter()
+            .find(|u| u.speaker == s)
+            .and_then(|u| u.channel)
+    };
+    matches!((channel_of(Speaker::Agent), channel_of(Speaker::Customer)), (Some(a), Some(c)) if a != c)
+}
+
+/// Sorted, merged intervals.
+fn union(mut spans: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    spans.retain(|(s, e)| e >= s);
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+fn total(spans: &[(f64, f64)]) -> f64 {
+    spans.iter().map(|(s, e)| e - s).sum()
+}
+
+/// Length of the intersection of two merged interval lists.
+fn overlap(a: &[(f64, f64)], b: &[(f64, f64)]) -> f64 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        let (s, e) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if e > s {
+            sum += e - s;
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Utterance;
+
+    fn result(status: StepStatus, required: bool, weight: f64) -> StepResult {
+        StepResult {
+            id: "s".into(),
+            title: "s".into(),
+            required,
+            weight,
+            status,
+            similarity: 0.0,
+            evidence: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn adherence_weighs_steps_and_gives_partial_credit() {
+        use StepStatus::*;
+        let steps = [
+            result(Done, true, 2.0),
+            result(Missed, true, 1.0),
+            result(OutOfOrder, true, 1.0),
+        ];
+        assert!((adherence(&steps).unwrap() - 2.5 / 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unclear_steps_are_left_out_and_optional_ones_only_help() {
+        use StepStatus::*;
+        let steps = [
+            result(Done, true, 1.0),
+            result(Unclear, true, 5.0),
+            result(Missed, false, 3.0),
+        ];
+        assert_eq!(adherence(&steps), Some(1.0));
+        let steps = [result(Missed, true, 1.0), result(Done, false, 1.0)];
+        assert_eq!(adherence(&steps), Some(0.5));
+        assert_eq!(adherence(&[result(Unclear, true, 1.0)]), None);
+    }
+
+    fn u(speaker: Speaker, channel: u32, start: f64, end: f64) -> Utterance {
+        Utterance {
+            speaker,
+            channel: Some(channel),
+            start: Some(start),
+            end: Some(end),
+            text: "x".into(),
+            words: vec![],
+        }
+    }
+
+    fn transcript(utterances: Vec<Utterance>) -> Transcript {
+        Transcript {
+            source: "c".into(),
+            sha256: String::new(),
+            duration_s: Some(100.0),
+            language: None,
+            model: None,
+            utterances,
+        }
+    }
+
+    #[test]
+    fn talk_silence_overtalk_and_holds() {
+        use Speaker::*;
+        let t = transcript(vec![
+            u(Agent, 0, 0.0, 10.0),
+            u(Customer, 1, 8.0, 12.0),
+            u(Agent, 0, 40.0, 45.0),
+            u(Customer, 1, 47.0, 50.0),
+        ]);
+        let m = metrics(&t);
+        assert_eq!(m.agent_talk_s, Some(15.0));
+        assert_eq!(m.customer_talk_s, Some(7.0));
+        assert!((m.agent_talk_ratio.unwrap() - 15.0 / 22.0).abs() < 1e-9);
+        assert_eq!(m.overtalk_s, Some(2.0));
+        assert_eq!(m.longest_silence_s, Some(28.0));
+        assert_eq!((m.hold_gaps, m.hold_s), (Some(1), Some(28.0)));
+    }
+
+    #[test]
+    fn mono_and_untimed_transcripts_say_what_they_cannot_measure() {
+        let mut t = transcript(vec![
+            u(Speaker::Unknown, 0, 0.0, 5.0),
+            u(Speaker::Unknown, 0, 6.0, 9.0),
+        ]);
+        let m = metrics(&t);
+        assert_eq!((m.agent_talk_ratio, m.overtalk_s), (None, None));
+        assert_eq!(m.longest_silence_s, Some(1.0));
+        for x in &mut t.utterances {
+            x.start = None;
+            x.end = None;
+        }
+        assert_eq!(metrics(&t).longest_silence_s, None);
+    }
+}
