@@ -36,6 +36,8 @@ impl Phrase {
 pub(crate) struct Vocabulary {
     ids: HashMap<String, u32>,
     words: Vec<String>,
+    /// Word ids by length in characters: only words of similar length can be misheard for each other.
+    by_length: Vec<Vec<u32>>,
 }
 
 impl Vocabulary {
@@ -46,6 +48,11 @@ impl Vocabulary {
         let id = self.words.len() as u32;
         self.ids.insert(word.to_string(), id);
         self.words.push(word.to_string());
+        let length = word.chars().count();
+        if self.by_length.len() <= length {
+            self.by_length.resize(length + 1, Vec::new());
+        }
+        self.by_length[length].push(id);
         id
     }
 
@@ -94,15 +101,45 @@ pub(crate) fn word_similarity(a: &str, b: &str) -> f32 {
     if a == b {
         return 1.0;
     }
-    let (la, lb) = (a.chars().count(), b.chars().count());
+    // Normalised words are almost always ASCII (accents are folded), where bytes are characters.
+    let ascii = a.is_ascii() && b.is_ascii();
+    let (la, lb) = if ascii {
+        (a.len(), b.len())
+    } else {
+        (a.chars().count(), b.chars().count())
+    };
     if la < 4 || lb < 4 || la.min(lb) * 10 < la.max(lb) * 6 {
         return 0.0;
     }
     if a.starts_with(|c: char| c.is_ascii_digit()) || b.starts_with(|c: char| c.is_ascii_digit()) {
         return 0.0;
     }
+    if ascii && !letters_allow(a.as_bytes(), b.as_bytes(), la.max(lb)) {
+        return 0.0;
+    }
     let s = strsim::normalized_levenshtein(a, b) as f32;
     if s >= MIN_WORD_SIMILARITY { s } else { 0.0 }
+}
+
+/// Whether the letter counts alone leave room for a similarity of `MIN_WORD_SIMILARITY`: one edit
+/// changes the counts' difference by at most two, so that difference bounds the edit distance from
+/// below. Most word pairs in a call fail here, before the quadratic edit distance is paid for.
+fn letters_allow(a: &[u8], b: &[u8], longest: usize) -> bool {
+    let mut counts = [0i8; 128];
+    for &c in a {
+        counts[usize::from(c & 0x7f)] += 1;
+    }
+    for &c in b {
+        counts[usize::from(c & 0x7f)] -= 1;
+    }
+    let mut difference = 0usize;
+    for &c in a.iter().chain(b) {
+        let slot = &mut counts[usize::from(c & 0x7f)];
+        difference += usize::from(slot.unsigned_abs());
+        *slot = 0;
+    }
+    let min_edits = difference.div_ceil(2);
+    1.0 - min_edits as f32 / longest as f32 >= MIN_WORD_SIMILARITY
 }
 
 /// Below this, two words are simply different.
@@ -115,37 +152,40 @@ const DELETION_COST: f32 = 1.0;
 const EMPTY_SLOT_COST: f32 = 1.0;
 const MAX_SLOT_WORDS: usize = 3;
 
-/// Word-to-word similarities between phrase words and call words, filled on demand.
-pub(crate) struct SimilarityTable<'v> {
-    vocab: &'v Vocabulary,
-    call_words: &'v [String],
-    /// Row per phrase word id, column per call word id; NaN = not yet computed.
+/// Word-to-word similarities between phrase words and call words, computed once per call for the
+/// pairs that can be alike at all (equal words, or long words of similar length) and read from a
+/// dense table inside the dynamic programme.
+pub(crate) struct SimilarityTable {
+    /// Row per phrase word id, column per call word id.
     table: Vec<f32>,
-    columns: usize,
+    pub(crate) columns: usize,
 }
 
-impl<'v> SimilarityTable<'v> {
-    pub fn new(vocab: &'v Vocabulary, call_words: &'v [String]) -> Self {
-        SimilarityTable {
-            vocab,
-            call_words,
-            table: vec![f32::NAN; vocab.len() * call_words.len()],
-            columns: call_words.len(),
+impl SimilarityTable {
+    pub fn new(vocab: &Vocabulary, call_words: &[String]) -> Self {
+        let columns = call_words.len();
+        let mut table = vec![0.0f32; vocab.len() * columns];
+        for (c, word) in call_words.iter().enumerate() {
+            if let Some(&w) = vocab.ids.get(word) {
+                table[w as usize * columns + c] = 1.0;
+            }
+            let length = word.chars().count();
+            // The bounds of word_similarity's length check, so no pair it could accept is skipped.
+            let (shortest, longest) = ((length * 6).div_ceil(10).max(4), length * 10 / 6);
+            for ids in vocab.by_length.iter().take(longest + 1).skip(shortest) {
+                for &w in ids {
+                    let i = w as usize * columns + c;
+                    if table[i] == 0.0 {
+                        table[i] = word_similarity(vocab.word(w), word);
+                    }
+                }
+            }
         }
+        SimilarityTable { table, columns }
     }
 
-    fn get(&mut self, phrase_word: u32, call_word: u32) -> f32 {
-        let i = phrase_word as usize * self.columns + call_word as usize;
-        let cached = self.table[i];
-        if !cached.is_nan() {
-            return cached;
-        }
-        let s = word_similarity(
-            self.vocab.word(phrase_word),
-            &self.call_words[call_word as usize],
-        );
-        self.table[i] = s;
-        s
+    fn get(&self, phrase_word: u32, call_word: u32) -> f32 {
+        self.table[phrase_word as usize * self.columns + call_word as usize]
     }
 }
 
@@ -159,13 +199,102 @@ pub(crate) struct Hit {
 
 /// Every local optimum of the phrase against `text` (call-word ids), best first, not overlapping,
 /// at most `limit` of them, each with similarity ≥ `floor`.
+///
+/// Most of a call cannot hold a given phrase: a stretch with too few of its words could not reach
+/// `floor` however they were arranged. Only the stretches that could are aligned, which cuts the work
+/// several-fold on a long call.
 pub(crate) fn find(
     phrase: &Phrase,
     text: &[u32],
-    sims: &mut SimilarityTable,
+    sims: &SimilarityTable,
     floor: f32,
     limit: usize,
 ) -> Vec<Hit> {
+    let mut candidates: Vec<Hit> = Vec::new();
+    for (from, to) in promising_stretches(phrase, text, sims, floor) {
+        candidates.extend(
+            align_stretch(phrase, &text[from..to], sims, floor)
+                .into_iter()
+                .map(|h| Hit {
+                    start: h.start + from,
+                    end: h.end + from,
+                    similarity: h.similarity,
+                }),
+        );
+    }
+    // Best first; among equals the earliest and the tightest, so evidence quotes no more than it must.
+    candidates.sort_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then(a.start.cmp(&b.start))
+            .then((a.end - a.start).cmp(&(b.end - b.start)))
+    });
+    let mut hits: Vec<Hit> = Vec::new();
+    for c in candidates {
+        if hits.len() == limit {
+            break;
+        }
+        if hits.iter().all(|h| c.end <= h.start || c.start >= h.end) {
+            hits.push(c);
+        }
+    }
+    hits
+}
+
+/// The merged stretches of `text` in which the phrase could reach `floor`: every word it does not
+/// find costs at least one, so a match needs `floor × parts − slots` of its words inside a span no
+/// longer than the phrase plus the insertions the remaining budget allows.
+fn promising_stretches(
+    phrase: &Phrase,
+    text: &[u32],
+    sims: &SimilarityTable,
+    floor: f32,
+) -> Vec<(usize, usize)> {
+    let n = phrase.parts.len();
+    let slots = phrase.parts.iter().filter(|p| **p == Part::Slot).count();
+    let budget = (1.0 - floor) * n as f32;
+    let span = n + slots * (MAX_SLOT_WORDS - 1) + (budget / INSERTION_COST) as usize + 1;
+    let needed = ((floor * n as f32).ceil() as usize)
+        .saturating_sub(slots)
+        .max(1);
+    let words: Vec<u32> = phrase
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Word(w) => Some(*w),
+            Part::Slot => None,
+        })
+        .collect();
+    // Whether each distinct call word resembles any of the phrase's words, decided once per word.
+    let mut resembles: Vec<Option<bool>> = vec![None; sims.columns];
+    let matches: Vec<bool> = text
+        .iter()
+        .map(|&t| {
+            *resembles[t as usize]
+                .get_or_insert_with(|| words.iter().any(|&w| sims.get(w, t) > 0.0))
+        })
+        .collect();
+    let mut stretches: Vec<(usize, usize)> = Vec::new();
+    let mut in_window = 0usize;
+    for j in 0..text.len() {
+        in_window += usize::from(matches[j]);
+        if j >= span {
+            in_window -= usize::from(matches[j - span]);
+        }
+        if in_window >= needed {
+            let (from, to) = ((j + 1).saturating_sub(span), (j + span).min(text.len()));
+            match stretches.last_mut() {
+                Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                _ => stretches.push((from, to)),
+            }
+        }
+    }
+    stretches
+}
+
+/// Semi-global alignment of the whole phrase against any part of `text`: every end position whose
+/// best alignment reaches `floor`, with where that alignment starts.
+fn align_stretch(phrase: &Phrase, text: &[u32], sims: &SimilarityTable, floor: f32) -> Vec<Hit> {
     let n = phrase.parts.len();
     if n == 0 || text.is_empty() {
         return Vec::new();
@@ -223,9 +352,15 @@ pub(crate) fn find(
     }
     let last = n * width;
     let weight = phrase.weight();
-    let mut candidates: Vec<Hit> = (1..=m)
+    let row = &cost[last..last + width];
+    (1..=m)
         .filter_map(|j| {
-            let similarity = (1.0 - cost[last + j] / weight).max(0.0);
+            // Ends next to a better one are the same match, worse: only local optima compete.
+            let c = row[j];
+            if c > row[j - 1] || (j < m && c > row[j + 1]) {
+                return None;
+            }
+            let similarity = (1.0 - c / weight).max(0.0);
             let s = start[last + j];
             (similarity >= floor && s < j).then_some(Hit {
                 start: s,
@@ -233,24 +368,7 @@ pub(crate) fn find(
                 similarity,
             })
         })
-        .collect();
-    // Best first; among equals the earliest and the tightest, so evidence quotes no more than it must.
-    candidates.sort_by(|a, b| {
-        b.similarity
-            .total_cmp(&a.similarity)
-            .then(a.start.cmp(&b.start))
-            .then((a.end - a.start).cmp(&(b.end - b.start)))
-    });
-    let mut hits: Vec<Hit> = Vec::new();
-    for c in candidates {
-        if hits.len() == limit {
-            break;
-        }
-        if hits.iter().all(|h| c.end <= h.start || c.start >= h.end) {
-            hits.push(c);
-        }
-    }
-    hits
+        .collect()
 }
 
 #[cfg(test)]
@@ -273,8 +391,8 @@ mod tests {
                 })
             })
             .collect();
-        let mut sims = SimilarityTable::new(&vocab, &call_words);
-        find(&p, &ids, &mut sims, floor, 5)
+        let sims = SimilarityTable::new(&vocab, &call_words);
+        find(&p, &ids, &sims, floor, 5)
             .into_iter()
             .map(|h| (words[h.start..h.end].join(" "), h.similarity))
             .collect()

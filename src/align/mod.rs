@@ -161,9 +161,11 @@ impl Aligner {
 
     pub fn align(&self, transcript: &Transcript) -> Alignment {
         let call = CallWords::new(transcript);
-        let mut sims = SimilarityTable::new(&self.vocab, &call.words);
+        let sims = SimilarityTable::new(&self.vocab, &call.words);
         let language = transcript.language.as_deref();
         let duration = call_duration(transcript);
+        let agent = call.stream(role_speakers(Role::Agent));
+        let customer = call.stream(role_speakers(Role::Customer));
 
         // Candidates per step, best first.
         let candidates: Vec<Vec<Found>> = self
@@ -175,14 +177,11 @@ impl Aligner {
                 let floor = (self.script.min_similarity_of(step) as f32
                     - self.options.unclear_margin)
                     .max(0.0);
-                call.search(
-                    phrases,
-                    language,
-                    role_speakers(step.role),
-                    floor,
-                    3,
-                    &mut sims,
-                )
+                let stream = match step.role {
+                    Role::Agent => &agent,
+                    Role::Customer => &customer,
+                };
+                call.search(phrases, language, stream, floor, 3, &sims)
             })
             .collect();
 
@@ -249,27 +248,21 @@ impl Aligner {
             })
             .collect();
 
-        let forbidden = self.find_forbidden(&call, language, &mut sims);
+        let forbidden = self.find_forbidden(&call, &agent, language, &sims);
         Alignment { steps, forbidden }
     }
 
     fn find_forbidden(
         &self,
         call: &CallWords,
+        agent: &Stream,
         language: Option<&str>,
-        sims: &mut SimilarityTable,
+        sims: &SimilarityTable,
     ) -> Vec<ForbiddenHit> {
         let floor = self.options.forbidden_min_similarity;
         let mut hits: Vec<(usize, ForbiddenHit)> = Vec::new();
         for (rule, phrases) in self.script.forbidden.iter().zip(&self.forbidden) {
-            let found = call.search(
-                phrases,
-                language,
-                &[Speaker::Agent, Speaker::Unknown],
-                floor,
-                20,
-                sims,
-            );
+            let found = call.search(phrases, language, agent, floor, 20, sims);
             hits.extend(
                 found
                     .iter()
@@ -305,23 +298,17 @@ impl Aligner {
                     };
                 }
                 let call = CallWords::new(&as_agent);
-                let mut sims = SimilarityTable::new(&self.vocab, &call.words);
+                let sims = SimilarityTable::new(&self.vocab, &call.words);
+                let agent = call.stream(&[Speaker::Agent]);
                 self.script
                     .steps
                     .iter()
                     .zip(&self.steps)
                     .filter(|(s, _)| s.role == Role::Agent)
                     .map(|(_, phrases)| {
-                        call.search(
-                            phrases,
-                            as_agent.language.as_deref(),
-                            &[Speaker::Agent],
-                            0.3,
-                            1,
-                            &mut sims,
-                        )
-                        .first()
-                        .map_or(0.0, |f| f.hit.similarity)
+                        call.search(phrases, as_agent.language.as_deref(), &agent, 0.3, 1, &sims)
+                            .first()
+                            .map_or(0.0, |f| f.hit.similarity)
                     })
                     .sum()
             })
@@ -440,6 +427,12 @@ fn ordered_chain(
     chosen
 }
 
+/// One role's share of a call's words: call-token indices and their word ids.
+struct Stream {
+    tokens: Vec<usize>,
+    ids: Vec<u32>,
+}
+
 /// A call's words, normalised once, with where each came from.
 struct CallWords<'t> {
     transcript: &'t Transcript,
@@ -498,31 +491,36 @@ impl<'t> CallWords<'t> {
         }
     }
 
-    /// The best non-overlapping hits of any of `phrases` among the words of `speakers`.
-    fn search(
-        &self,
-        phrases: &[(String, Phrase)],
-        language: Option<&str>,
-        speakers: &[Speaker],
-        floor: f32,
-        limit: usize,
-        sims: &mut SimilarityTable,
-    ) -> Vec<Found> {
-        let stream: Vec<usize> = (0..self.tokens.len())
+    /// The words of `speakers`, in call order: what a step of one role is looked for in.
+    fn stream(&self, speakers: &[Speaker]) -> Stream {
+        let tokens: Vec<usize> = (0..self.tokens.len())
             .filter(|&i| {
                 speakers.contains(&self.transcript.utterances[self.tokens[i].utterance].speaker)
             })
             .collect();
-        let ids: Vec<u32> = stream.iter().map(|&i| self.tokens[i].word).collect();
+        let ids = tokens.iter().map(|&i| self.tokens[i].word).collect();
+        Stream { tokens, ids }
+    }
+
+    /// The best non-overlapping hits of any of `phrases` in `stream`.
+    fn search(
+        &self,
+        phrases: &[(String, Phrase)],
+        language: Option<&str>,
+        stream: &Stream,
+        floor: f32,
+        limit: usize,
+        sims: &SimilarityTable,
+    ) -> Vec<Found> {
         // Phrasings in the call's language when the script has them; all of them otherwise.
         let in_language = language.filter(|l| phrases.iter().any(|(pl, _)| pl == l));
         let mut found: Vec<Found> = phrases
             .iter()
             .filter(|(pl, _)| in_language.is_none_or(|l| pl == l))
             .flat_map(|(_, phrase)| {
-                matcher::find(phrase, &ids, sims, floor, limit)
+                matcher::find(phrase, &stream.ids, sims, floor, limit)
                     .into_iter()
-                    .map(|hit| self.found(hit, &stream, phrase))
+                    .map(|hit| self.found(hit, &stream.tokens, phrase))
                     .collect::<Vec<_>>()
             })
             .collect();
