@@ -249,3 +249,36 @@ fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
     let start = evidence["start"].as_f64().unwrap();
     assert!((4.5..6.5).contains(&start), "{start}");
 }
+
+#[test]
+fn a_bad_transcript_is_reported_once_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("chat.txt");
+    std::fs::write(
+        &bad,
+        "AGENTE: hola\nesto no es una línea\n[00:1x] CLIENTE: adiós\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .arg("call")
+        .arg(&bad)
+        .arg("--script")
+        .arg(root().join(ACME))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("chat.txt:3"), "{stderr}");
+    let missing = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .args(["call", "no-such-call.vtt", "--script"])
+        .arg(root().join(ACME))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("no-such-call.vtt"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file").count(),
+        1,
+        "said twice: {stderr}"
+    );
+}
