@@ -316,6 +316,11 @@ def main():
     ap.add_argument("--int8", metavar="OUT", help="also write a dynamic-int8 (MatMul weights, per channel) model here")
     ap.add_argument("--check", metavar="TOKENIZER_JSON", help="embed test sentences and print cosine matrices")
     args = ap.parse_args()
+    # Fail before the conversion, not after it, when an optional step cannot run.
+    if args.int8 or args.check:
+        _need("onnxruntime")
+    if args.check:
+        _need("tokenizers")
 
     t0 = time.time()
     buf = read_weights(args.weights)
