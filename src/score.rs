@@ -172,6 +172,7 @@ mod tests {
             status,
             similarity: 0.0,
             evidence: None,
+            closest: None,
             note: None,
         }
     }

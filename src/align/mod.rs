@@ -75,6 +75,10 @@ pub struct StepResult {
     pub similarity: f32,
     /// For done, out_of_order and outside_window: what was said; for unclear: the closest words.
     pub evidence: Option<Evidence>,
+    /// For missed: the words that came nearest (below the step's similarity), for the auditor to
+    /// judge; absent when nothing came near.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closest: Option<Evidence>,
     /// Why a check could not be made, e.g. a window on a transcript without times.
     pub note: Option<String>,
 }
@@ -243,6 +247,10 @@ impl Aligner {
                     status,
                     similarity: found.map_or(similarity, |f| f.hit.similarity),
                     evidence: found.map(|f| call.evidence(f, MatchKind::Lexical)),
+                    closest: match (status, best) {
+                        (StepStatus::Missed, Some(f)) => Some(call.evidence(f, MatchKind::Lexical)),
+                        _ => None,
+                    },
                     note,
                 }
             })

@@ -282,6 +282,10 @@ fn doubtful_words_make_a_step_unclear_not_missed() {
     );
     let a = Aligner::new(&script(), AlignOptions::default()).align(&call(u, 100.0));
     assert_eq!(a.steps[2].status, StepStatus::Missed, "{:?}", a.steps[2]);
+    // A miss still shows the auditor what came nearest.
+    let closest = a.steps[2].closest.as_ref().unwrap();
+    assert_eq!(closest.text, "le informa de questa llama puede ser");
+    assert!(a.steps[2].evidence.is_none());
 }
 
 #[test]

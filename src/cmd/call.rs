@@ -308,6 +308,8 @@ fn print_view(
         )?;
         if let Some(e) = &s.evidence {
             write!(out, "  {}", quote(e))?;
+        } else if let Some(e) = &s.closest {
+            write!(out, "  {DIM}closest: {}{DIM:#}", quote(e))?;
         }
         if let Some(note) = &s.note {
             write!(out, "  {DIM}({note}){DIM:#}")?;
