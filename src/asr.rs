@@ -15,6 +15,7 @@
 
 use crate::audio::{self, GateOptions, SAMPLE_RATE, SpeechRegion};
 use crate::models::ResolvedModel;
+use crate::normalize::normalize;
 use crate::transcript::Word;
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -238,7 +239,7 @@ impl Recogniser {
             let text = join_words(&words);
             if let Some(prev) = segments.last()
                 && words.len() >= 3
-                && normalised(&prev.text) == normalised(&text)
+                && normalize(&prev.text, None) == normalize(&text, None)
             {
                 continue;
             }
@@ -335,7 +336,7 @@ fn words_from_tokens(
 /// ("sí, sí, sí" — three — stays.)
 fn collapse_repeats(mut words: Vec<Word>) -> Vec<Word> {
     const MIN_REPEATS: usize = 4;
-    let key = |w: &Word| normalised(&w.text);
+    let key = |w: &Word| normalize(&w.text, None);
     let mut n = 1;
     while n <= 8 {
         let mut i = 0;
@@ -362,16 +363,6 @@ fn collapse_repeats(mut words: Vec<Word>) -> Vec<Word> {
         }
     }
     words
-}
-
-fn normalised(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn join_words(words: &[Word]) -> String {

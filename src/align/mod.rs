@@ -298,13 +298,7 @@ impl Aligner {
             .iter()
             .map(|&c| {
                 let mut as_agent = transcript.clone();
-                for u in &mut as_agent.utterances {
-                    u.speaker = if u.channel == Some(c) {
-                        Speaker::Agent
-                    } else {
-                        Speaker::Customer
-                    };
-                }
+                as_agent.set_agent_channel(c);
                 let call = CallWords::new(&as_agent);
                 let sims = SimilarityTable::new(&self.vocab, &call.words);
                 let agent = call.stream(&[Speaker::Agent]);

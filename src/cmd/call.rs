@@ -9,8 +9,8 @@ use guion::normalize::{self, Lang};
 use guion::pipeline::{self, ChannelLayout, LanguageChoice};
 use guion::score::{self, CallScore, Metrics};
 use guion::script::Script;
+use guion::transcript::Transcript;
 use guion::transcript::read::{self, CsvColumns, InputFormat};
-use guion::transcript::{Speaker, Transcript};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -210,13 +210,7 @@ fn decide_agent_channel(aligner: &Aligner, t: &mut Transcript) -> AgentChannel {
             confidence: None,
         };
     };
-    for u in &mut t.utterances {
-        u.speaker = if u.channel == Some(channel) {
-            Speaker::Agent
-        } else {
-            Speaker::Customer
-        };
-    }
+    t.set_agent_channel(channel);
     AgentChannel {
         channel,
         decided_by: "script",

@@ -87,6 +87,18 @@ impl Format {
 }
 
 impl Transcript {
+    /// Labels the utterances heard on `channel` as the agent's and all others as the customer's: what a
+    /// stereo call's layout, given or detected, means.
+    pub fn set_agent_channel(&mut self, channel: u32) {
+        for u in &mut self.utterances {
+            u.speaker = if u.channel == Some(channel) {
+                Speaker::Agent
+            } else {
+                Speaker::Customer
+            };
+        }
+    }
+
     pub fn render(&self, format: Format) -> String {
         match format {
             // Plain owned data with string keys: serde_json cannot fail on it.
