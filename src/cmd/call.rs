@@ -9,8 +9,8 @@ use guion::normalize::{self, Lang};
 use guion::pipeline::{self, ChannelLayout, LanguageChoice};
 use guion::score::{self, CallScore, Metrics};
 use guion::script::Script;
-use guion::transcript::Transcript;
 use guion::transcript::read::{self, CsvColumns, InputFormat};
+use guion::transcript::{self, Transcript};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -376,13 +376,7 @@ fn quote(e: &Evidence) -> String {
 }
 
 fn clock(t: Option<f64>) -> String {
-    match t {
-        Some(t) => {
-            let s = t.max(0.0) as u64;
-            format!("[{:02}:{:02}]", s / 60, s % 60)
-        }
-        None => "[--:--]".to_string(),
-    }
+    t.map_or_else(|| "[--:--]".to_string(), transcript::minute_stamp)
 }
 
 /// Transcript text is untrusted: a control character in a chat log must not drive the terminal.

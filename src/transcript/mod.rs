@@ -149,13 +149,18 @@ impl Transcript {
         let mut out = String::new();
         for u in &self.utterances {
             if let Some(start) = u.start {
-                let s = start.max(0.0) as u64;
-                let _ = write!(out, "[{:02}:{:02}] ", s / 60, s % 60);
+                let _ = write!(out, "{} ", minute_stamp(start));
             }
             let _ = writeln!(out, "{}: {}", u.speaker.label().to_uppercase(), u.text);
         }
         out
     }
+}
+
+/// `[mm:ss]`, minutes running past 59: how the plain-text form and the auditor's view mark a moment.
+pub fn minute_stamp(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    format!("[{:02}:{:02}]", s / 60, s % 60)
 }
 
 /// `hh:mm:ss.mmm` (VTT) or `hh:mm:ss,mmm` (SRT).
