@@ -274,9 +274,9 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
         "whisper" => {
             whisper_ggml::convert_ct2_to_ggml(&src, &out)?;
         }
-        "e5-onnx" => {
+        "e5-onnx" | "e5-onnx-int8" => {
             let weights = src.join(&spec.inputs[0].file);
-            convert_e5(&weights, &out)?;
+            convert_e5(&weights, &out, spec.kind == "e5-onnx-int8")?;
         }
         // Shipped ready to use (a shared library, a tokenizer): the verified input is the installed file.
         "file" => {
@@ -305,10 +305,15 @@ const E5_REQUIREMENTS: &[&str] = &[
     "protobuf==7.36.2",
     "ml_dtypes==0.6.0",
     "typing_extensions==4.16.0",
+    // For --int8 (onnxruntime.quantization), with its own dependencies.
+    "onnxruntime==1.31.1",
+    "flatbuffers==25.12.19",
+    "packaging==26.3",
 ];
 
 /// Runs the e5 converter in a Python environment of its own under the cache (made once, from PyPI).
-fn convert_e5(weights: &Path, out: &Path) -> Result<(), ModelError> {
+/// With `int8`, the converter writes the fp32 graph to a scratch file and quantises it into `out`.
+fn convert_e5(weights: &Path, out: &Path, int8: bool) -> Result<(), ModelError> {
     let env = cache_dir().join("python");
     let python = env.join("bin").join("python");
     let stamp = env.join("requirements.txt");
@@ -335,15 +340,23 @@ fn convert_e5(weights: &Path, out: &Path) -> Result<(), ModelError> {
     let script = env.join("convert_e5_onnx.py");
     fs::write(&script, E5_CONVERTER).map_err(io_err(&script))?;
     let part = out.with_extension("part");
-    run_tool(
-        Command::new(&python)
-            .arg(&script)
-            .arg("--weights")
-            .arg(weights)
-            .arg("--out")
-            .arg(&part),
-        "the e5 converter",
-    )?;
+    let fp32_part = out.with_extension("fp32.part");
+    let mut command = Command::new(&python);
+    command
+        .arg(&script)
+        .arg("--weights")
+        .arg(weights)
+        .arg("--out");
+    if int8 {
+        command.arg(&fp32_part).arg("--int8").arg(&part);
+    } else {
+        command.arg(&part);
+    }
+    let converted = run_tool(&mut command, "the e5 converter");
+    if int8 {
+        let _ = fs::remove_file(&fp32_part);
+    }
+    converted?;
     fs::rename(&part, out).map_err(io_err(out))
 }
 
