@@ -6,6 +6,7 @@
 pub mod align;
 pub mod asr;
 pub mod audio;
+pub mod classify;
 pub mod models;
 pub mod normalize;
 pub mod pipeline;

@@ -20,6 +20,7 @@ enum Command {
     Transcribe(cmd::transcribe::Args),
     Call(cmd::call::Args),
     Script(cmd::script::Args),
+    Train(cmd::train::Args),
     Models(cmd::models::Args),
 }
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Transcribe(args) => cmd::transcribe::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Script(args) => cmd::script::run(args),
+        Command::Train(args) => cmd::train::run(args),
         Command::Models(args) => cmd::models::run(args),
     };
     match result {

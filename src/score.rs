@@ -1,7 +1,8 @@
-//! Per-call numbers from an alignment and a transcript: the adherence score and the conversation
-//! metrics. No I/O, no model.
+//! Per-call numbers from an alignment, a transcript and the classifier's verdicts: the adherence
+//! score, the conversation metrics, tone shares and value coverage. No I/O, no model.
 
 use crate::align::{Alignment, StepResult, StepStatus};
+use crate::classify::call::UtteranceMeaning;
 use crate::transcript::{Speaker, Transcript};
 use serde::Serialize;
 
@@ -257,4 +258,60 @@ mod tests {
         }
         assert_eq!(metrics(&t).longest_silence_s, None);
     }
+}
+
+/// A value's score at or above which an utterance counts as showing it.
+pub const VALUE_SHOWN: f32 = 0.5;
+
+/// Share of the agent's classified utterances per tone, in the head's label order (labels with no
+/// utterance are listed with 0 so that calls compare column by column).
+pub fn tone_shares(labels: &[String], meanings: &[Option<UtteranceMeaning>]) -> Vec<(String, f64)> {
+    let tones: Vec<&str> = meanings
+        .iter()
+        .flatten()
+        .map(|m| m.tone.label.as_str())
+        .collect();
+    labels
+        .iter()
+        .map(|l| {
+            let n = tones.iter().filter(|t| *t == l).count();
+            let share = if tones.is_empty() {
+                0.0
+            } else {
+                n as f64 / tones.len() as f64
+            };
+            (l.clone(), share)
+        })
+        .collect()
+}
+
+/// Whether and how often each of the brand's values showed up in a call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueCoverage {
+    pub id: String,
+    pub shown: bool,
+    /// Agent utterances scoring at least `VALUE_SHOWN` for this value.
+    pub utterances: usize,
+    /// The highest score any utterance reached.
+    pub best: f32,
+}
+
+pub fn value_coverage(ids: &[String], meanings: &[Option<UtteranceMeaning>]) -> Vec<ValueCoverage> {
+    ids.iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let scores: Vec<f32> = meanings
+                .iter()
+                .flatten()
+                .filter_map(|m| m.value_scores.get(k).copied())
+                .collect();
+            let utterances = scores.iter().filter(|&&s| s >= VALUE_SHOWN).count();
+            ValueCoverage {
+                id: id.clone(),
+                shown: utterances > 0,
+                utterances,
+                best: scores.iter().copied().fold(0.0, f32::max),
+            }
+        })
+        .collect()
 }

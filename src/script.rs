@@ -8,7 +8,7 @@
 //! version = "2026-11"          # required, a string
 //! languages = ["es", "en"]     # required; every variants.<lang> must be one of these
 //! min_similarity = 0.75        # 0..1, default 0.75
-//! semantic_threshold = 0.8     # 0..1, optional: for a meaning-based matcher
+//! semantic_threshold = 0.5     # 0..1, optional (default 0.5): matching by meaning, see align
 //!
 //! [[step]]
 //! id = "greeting"              # required
@@ -19,7 +19,7 @@
 //! order = 1                    # default: the previous step's order + 1
 //! window = { end_s = 30 }      # start_s, end_s, last_s (from the end), end_pct; all given must hold
 //! min_similarity = 0.8         # optional override
-//! semantic_threshold = 0.85    # optional override
+//! semantic_threshold = 0.6     # optional override
 //! variants.es = ["gracias por llamar a Acme Seguros, le atiende {name}"]
 //!
 //! [[forbidden]]

@@ -119,6 +119,137 @@ impl Default for AlignOptions {
     }
 }
 
+/// The similarity by meaning (cosine of centred e5 embeddings, see `classify::call`) at or above
+/// which a sentence shows a step, when neither the step nor the script sets `semantic_threshold`.
+/// Chosen on guion's example calls: step lines said in other words score 0.5–0.65 for their step,
+/// unrelated agent lines mostly below 0.4.
+pub const DEFAULT_SEMANTIC_THRESHOLD: f64 = 0.5;
+
+/// A sentence of an agent utterance: the unit in which a step is looked for by meaning (a whole
+/// utterance would blur two steps said in one breath).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub utterance: usize,
+    /// Display-word range `[start, end)` within the utterance.
+    pub words: (usize, usize),
+    pub text: String,
+}
+
+/// The agent's sentences, split after words that end a sentence.
+pub fn pieces(transcript: &Transcript) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for (u, utterance) in transcript.utterances.iter().enumerate() {
+        if !role_speakers(Role::Agent).contains(&utterance.speaker) {
+            continue;
+        }
+        let words = display_words(utterance);
+        let mut start = 0;
+        for (i, w) in words.iter().enumerate() {
+            let ends = w
+                .text
+                .trim_end_matches(['"', '\'', '»', ')'])
+                .ends_with(['.', '?', '!', ';']);
+            if ends || i + 1 == words.len() {
+                let text: Vec<&str> = words[start..=i].iter().map(|w| w.text.as_str()).collect();
+                let text = text.join(" ");
+                if text.chars().any(char::is_alphanumeric) {
+                    out.push(Piece {
+                        utterance: u,
+                        words: (start, i + 1),
+                        text,
+                    });
+                }
+                start = i + 1;
+            }
+        }
+    }
+    out
+}
+
+/// Each step's phrasings as the encoder should read them, `(language, text)`: slots are left out,
+/// since "{name}" means nothing to an encoder and a made-up name would pull towards that name.
+pub fn semantic_phrasings(script: &Script) -> Vec<Vec<(String, String)>> {
+    script
+        .steps
+        .iter()
+        .map(|step| {
+            step.variants
+                .iter()
+                .flat_map(|(lang, phrases)| {
+                    phrases
+                        .iter()
+                        .map(move |p| (lang.clone(), without_slots(p)))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn without_slots(phrase: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in phrase.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A call's meaning, computed by the encoder before alignment: plain numbers, so alignment stays
+/// free of models.
+pub struct Semantic<'a> {
+    /// From `pieces(transcript)`.
+    pub pieces: &'a [Piece],
+    /// One normalised embedding per piece.
+    pub piece_vectors: &'a [Vec<f32>],
+    /// Per step, per phrasing of `semantic_phrasings`: `(language, text, embedding)`.
+    pub step_vectors: &'a [Vec<(String, String, Vec<f32>)>],
+}
+
+/// The phrasing (in `language` when given) nearest to `vector`, with its cosine.
+fn closest_phrasing<'p>(
+    phrasings: &'p [(String, String, Vec<f32>)],
+    vector: &[f32],
+    language: Option<&str>,
+) -> Option<(f32, &'p String)> {
+    phrasings
+        .iter()
+        .filter(|(pl, _, _)| language.is_none_or(|l| pl == l))
+        .map(|(_, text, v)| (crate::classify::cosine(v, vector), text))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// Per piece, the agent step whose phrasings come nearest to it.
+fn nearest_steps(
+    script: &Script,
+    semantic: &Semantic,
+    language: Option<&str>,
+) -> Vec<Option<usize>> {
+    semantic
+        .piece_vectors
+        .iter()
+        .map(|vector| {
+            script
+                .steps
+                .iter()
+                .zip(semantic.step_vectors)
+                .enumerate()
+                .filter(|(_, (step, _))| step.role == Role::Agent)
+                .filter_map(|(i, (_, phrasings))| {
+                    let in_language =
+                        language.filter(|l| phrasings.iter().any(|(pl, _, _)| pl == l));
+                    closest_phrasing(phrasings, vector, in_language).map(|(s, _)| (i, s))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i)
+        })
+        .collect()
+}
+
 /// A script compiled for matching: every phrasing normalised and interned once.
 pub struct Aligner {
     script: Script,
@@ -163,7 +294,14 @@ impl Aligner {
         &self.script
     }
 
+    /// Aligns by words alone.
     pub fn align(&self, transcript: &Transcript) -> Alignment {
+        self.align_with(transcript, None)
+    }
+
+    /// Aligns by words, and by meaning for the agent steps that no words show when `semantic`
+    /// carries the call's sentence embeddings.
+    pub fn align_with(&self, transcript: &Transcript, semantic: Option<&Semantic>) -> Alignment {
         let call = CallWords::new(transcript);
         let sims = SimilarityTable::new(&self.vocab, &call.words);
         let language = transcript.language.as_deref();
@@ -172,7 +310,7 @@ impl Aligner {
         let customer = call.stream(role_speakers(Role::Customer));
 
         // Candidates per step, best first.
-        let candidates: Vec<Vec<Found>> = self
+        let mut candidates: Vec<Vec<Found>> = self
             .script
             .steps
             .iter()
@@ -185,13 +323,33 @@ impl Aligner {
                     Role::Agent => &agent,
                     Role::Customer => &customer,
                 };
-                call.search(phrases, language, stream, floor, 3, &sims)
+                let threshold = self.script.min_similarity_of(step) as f32;
+                let mut found = call.search(phrases, language, stream, floor, 3, &sims);
+                for f in &mut found {
+                    f.passes = f.similarity >= threshold;
+                }
+                found
             })
             .collect();
+        // Lexical evidence wins: only a step with no passing lexical match is looked for by meaning.
+        if let Some(semantic) = semantic {
+            let nearest = nearest_steps(&self.script, semantic, language);
+            for (i, step) in self.script.steps.iter().enumerate() {
+                if step.role != Role::Agent || candidates[i].iter().any(|f| f.passes) {
+                    continue;
+                }
+                let threshold = self
+                    .script
+                    .semantic_threshold_of(step)
+                    .unwrap_or(DEFAULT_SEMANTIC_THRESHOLD) as f32;
+                let mut by_meaning =
+                    call.search_meaning(semantic, i, language, threshold, &nearest);
+                by_meaning.append(&mut candidates[i]);
+                candidates[i] = by_meaning;
+            }
+        }
 
-        let chain = ordered_chain(&self.script.steps, &candidates, |step| {
-            self.script.min_similarity_of(step) as f32
-        });
+        let chain = ordered_chain(&self.script.steps, &candidates);
         // Words that already show a step in the chain are not evidence for another.
         let used: Vec<(usize, usize)> = chain
             .iter()
@@ -216,13 +374,12 @@ impl Aligner {
             .iter()
             .enumerate()
             .map(|(i, step)| {
-                let threshold = self.script.min_similarity_of(step) as f32;
                 let best = candidates[i].first();
-                let similarity = best.map_or(0.0, |f| f.hit.similarity);
+                let similarity = best.map_or(0.0, |f| f.similarity);
                 let (status, found, note) = match chain[i] {
                     Some(k) => {
                         let f = &candidates[i][k];
-                        let evidence = call.evidence(f, MatchKind::Lexical);
+                        let evidence = call.evidence(f);
                         match step.window.map(|w| window_holds(&w, &evidence, duration)) {
                             Some(Err(why)) => (StepStatus::Done, Some(f), Some(why)),
                             Some(Ok(false)) => (StepStatus::OutsideWindow, Some(f), None),
@@ -230,9 +387,7 @@ impl Aligner {
                         }
                     }
                     None => match best {
-                        Some(f) if f.hit.similarity >= threshold => {
-                            (StepStatus::OutOfOrder, Some(f), None)
-                        }
+                        Some(f) if f.passes => (StepStatus::OutOfOrder, Some(f), None),
                         Some(f) if f.p < self.options.unclear_max_p => {
                             (StepStatus::Unclear, Some(f), None)
                         }
@@ -245,10 +400,10 @@ impl Aligner {
                     required: step.required,
                     weight: step.weight,
                     status,
-                    similarity: found.map_or(similarity, |f| f.hit.similarity),
-                    evidence: found.map(|f| call.evidence(f, MatchKind::Lexical)),
+                    similarity: found.map_or(similarity, |f| f.similarity),
+                    evidence: found.map(|f| call.evidence(f)),
                     closest: match (status, best) {
-                        (StepStatus::Missed, Some(f)) => Some(call.evidence(f, MatchKind::Lexical)),
+                        (StepStatus::Missed, Some(f)) => Some(call.evidence(f)),
                         _ => None,
                     },
                     note,
@@ -310,7 +465,7 @@ impl Aligner {
                     .map(|(_, phrases)| {
                         call.search(phrases, as_agent.language.as_deref(), &agent, 0.3, 1, &sims)
                             .first()
-                            .map_or(0.0, |f| f.hit.similarity)
+                            .map_or(0.0, |f| f.similarity)
                     })
                     .sum()
             })
@@ -328,8 +483,8 @@ fn forbidden_hit(rule: &Forbidden, f: &Found, call: &CallWords) -> ForbiddenHit 
     ForbiddenHit {
         id: rule.id.clone(),
         severity: rule.severity,
-        similarity: f.hit.similarity,
-        evidence: call.evidence(f, MatchKind::Lexical),
+        similarity: f.similarity,
+        evidence: call.evidence(f),
     }
 }
 
@@ -372,7 +527,11 @@ fn window_holds(w: &Window, e: &Evidence, duration: Option<f64>) -> Result<bool,
 /// A candidate for a step: a hit in one speaker stream, placed in the call.
 #[derive(Debug, Clone)]
 struct Found {
-    hit: Hit,
+    /// 0..1: edit-based for lexical matches, the encoder's cosine for semantic ones.
+    similarity: f32,
+    kind: MatchKind,
+    /// Good enough to show the step: at or above its lexical or semantic threshold.
+    passes: bool,
     /// Index of the first matched token in the whole call, so that agent and customer steps compare.
     position: usize,
     /// Call-token indices of the match.
@@ -385,18 +544,14 @@ struct Found {
 /// The best order-consistent choice of one candidate per step: the heaviest chain of candidates that
 /// rise in call position while their steps' `order` never falls. Steps off the chain that were found
 /// anyway were said out of order. Returns, per step, the index of its chosen candidate.
-fn ordered_chain(
-    steps: &[Step],
-    candidates: &[Vec<Found>],
-    threshold: impl Fn(&Step) -> f32,
-) -> Vec<Option<usize>> {
+fn ordered_chain(steps: &[Step], candidates: &[Vec<Found>]) -> Vec<Option<usize>> {
     // (tokens, step, candidate index, gain)
     let mut nodes: Vec<((usize, usize), usize, usize, f32)> = Vec::new();
     for (s, (step, found)) in steps.iter().zip(candidates).enumerate() {
         for (k, f) in found.iter().enumerate() {
-            if f.hit.similarity >= threshold(step) {
+            if f.passes {
                 // Weight first, similarity to break ties between equally weighted chains.
-                let gain = step.weight.max(0.0) as f32 + 1e-3 + f.hit.similarity * 1e-3;
+                let gain = step.weight.max(0.0) as f32 + 1e-3 + f.similarity * 1e-3;
                 nodes.push((f.tokens, s, k, gain));
             }
         }
@@ -527,9 +682,8 @@ impl<'t> CallWords<'t> {
             })
             .collect();
         found.sort_by(|a, b| {
-            b.hit
-                .similarity
-                .total_cmp(&a.hit.similarity)
+            b.similarity
+                .total_cmp(&a.similarity)
                 .then(a.position.cmp(&b.position))
         });
         let mut kept: Vec<Found> = Vec::new();
@@ -547,6 +701,72 @@ impl<'t> CallWords<'t> {
         kept
     }
 
+    /// The agent's sentences whose meaning is close enough to one of step `step`'s phrasings, best first.
+    fn search_meaning(
+        &self,
+        semantic: &Semantic,
+        step: usize,
+        language: Option<&str>,
+        threshold: f32,
+        nearest: &[Option<usize>],
+    ) -> Vec<Found> {
+        let Some(phrasings) = semantic.step_vectors.get(step) else {
+            return Vec::new();
+        };
+        let in_language = language.filter(|l| phrasings.iter().any(|(pl, _, _)| pl == l));
+        let mut found: Vec<Found> = Vec::new();
+        for ((piece, vector), nearest) in semantic
+            .pieces
+            .iter()
+            .zip(semantic.piece_vectors)
+            .zip(nearest)
+        {
+            // A sentence shows at most the one step it is nearest to.
+            if *nearest != Some(step) {
+                continue;
+            }
+            let best = closest_phrasing(phrasings, vector, in_language);
+            let Some((similarity, variant)) = best.filter(|(s, _)| *s >= threshold) else {
+                continue;
+            };
+            let tokens: Vec<usize> = (0..self.tokens.len())
+                .filter(|&i| {
+                    let t = self.tokens[i];
+                    t.utterance == piece.utterance
+                        && t.display >= piece.words.0
+                        && t.display < piece.words.1
+                })
+                .collect();
+            let (Some(&first), Some(&last)) = (tokens.first(), tokens.last()) else {
+                continue;
+            };
+            let p = tokens
+                .iter()
+                .map(|&i| {
+                    let t = self.tokens[i];
+                    self.display[t.utterance][t.display].p
+                })
+                .sum::<f32>()
+                / tokens.len() as f32;
+            found.push(Found {
+                similarity,
+                kind: MatchKind::Semantic,
+                passes: true,
+                position: first,
+                tokens: (first, last + 1),
+                variant: variant.clone(),
+                p,
+            });
+        }
+        found.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then(a.position.cmp(&b.position))
+        });
+        found.truncate(3);
+        found
+    }
+
     fn found(&self, hit: Hit, stream: &[usize], phrase: &Phrase) -> Found {
         let (first, last) = (stream[hit.start], stream[hit.end - 1]);
         let matched = &stream[hit.start..hit.end];
@@ -559,7 +779,9 @@ impl<'t> CallWords<'t> {
             .sum::<f32>()
             / matched.len() as f32;
         Found {
-            hit,
+            similarity: hit.similarity,
+            kind: MatchKind::Lexical,
+            passes: false,
             position: first,
             tokens: (first, last + 1),
             variant: phrase.text.clone(),
@@ -567,7 +789,7 @@ impl<'t> CallWords<'t> {
         }
     }
 
-    fn evidence(&self, f: &Found, kind: MatchKind) -> Evidence {
+    fn evidence(&self, f: &Found) -> Evidence {
         let (first, last) = (self.tokens[f.tokens.0], self.tokens[f.tokens.1 - 1]);
         let mut text = Vec::new();
         let (mut start, mut end) = (None, None);
@@ -594,7 +816,7 @@ impl<'t> CallWords<'t> {
             start,
             end,
             speaker: self.transcript.utterances[first.utterance].speaker,
-            kind,
+            kind: f.kind,
             variant: f.variant.clone(),
             p: f.p,
         }

@@ -367,3 +367,121 @@ fn the_agent_channel_is_the_one_that_sounds_like_the_script() {
     assert_eq!(channel, 1);
     assert!(confidence > 0.8, "{confidence}");
 }
+
+/// Stand-in embeddings: one axis per step, so a sentence "means" a step when it points along its axis.
+fn axis(i: usize, weight: f32, rest: f32) -> Vec<f32> {
+    let mut v = [rest; 6];
+    v[i] = weight;
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / n).collect()
+}
+
+fn step_vectors(script: &Script) -> Vec<Vec<(String, String, Vec<f32>)>> {
+    semantic_phrasings(script)
+        .into_iter()
+        .enumerate()
+        .map(|(i, phrasings)| {
+            phrasings
+                .into_iter()
+                .map(|(l, t)| (l, t, axis(i, 1.0, 0.0)))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_step_in_other_words_is_found_by_meaning_and_words_win_where_both_exist() {
+    use Speaker::Agent;
+    let script = script();
+    let aligner = Aligner::new(&script, AlignOptions::default());
+    let t = call(
+        vec![
+            said(Agent, 1.0, "Acme Seguros, buenos días, soy Lucía.", 0.9),
+            said(
+                Agent,
+                5.0,
+                "Ojo: todo lo que hablemos queda registrado. Dígame.",
+                0.9,
+            ),
+        ],
+        120.0,
+    );
+    let pieces = pieces(&t);
+    assert_eq!(
+        pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
+        [
+            "Acme Seguros, buenos días, soy Lucía.",
+            "Ojo: todo lo que hablemos queda registrado.",
+            "Dígame."
+        ]
+    );
+    // The greeting sentence also "means" the greeting; the notice sentence means the disclosure (2).
+    let piece_vectors = vec![axis(0, 1.0, 0.1), axis(2, 1.0, 0.2), axis(5, 1.0, 0.0)];
+    let steps = step_vectors(&script);
+    let semantic = Semantic {
+        pieces: &pieces,
+        piece_vectors: &piece_vectors,
+        step_vectors: &steps,
+    };
+    let a = aligner.align_with(&t, Some(&semantic));
+    let greeting = &a.steps[0];
+    assert_eq!(greeting.status, StepStatus::Done);
+    assert_eq!(greeting.evidence.as_ref().unwrap().kind, MatchKind::Lexical);
+    let disclosure = a.steps.iter().find(|s| s.id == "disclosure").unwrap();
+    assert_eq!(disclosure.status, StepStatus::Done, "{disclosure:?}");
+    let e = disclosure.evidence.as_ref().unwrap();
+    assert_eq!(e.kind, MatchKind::Semantic);
+    assert_eq!(e.text, "Ojo: todo lo que hablemos queda registrado.");
+    assert_eq!(e.start, Some(5.0));
+    assert!(disclosure.similarity > 0.9);
+    // Words alone find no notice.
+    let words_only = aligner.align(&t);
+    assert_eq!(words_only.steps[2].status, StepStatus::Missed);
+}
+
+#[test]
+fn a_sentence_shows_only_the_step_it_is_nearest_to_and_only_above_the_threshold() {
+    use Speaker::Agent;
+    let mut script = script();
+    let aligner = Aligner::new(&script, AlignOptions::default());
+    let t = call(vec![said(Agent, 1.0, "Frase ambigua.", 0.9)], 60.0);
+    let pieces = pieces(&t);
+    let steps = step_vectors(&script);
+    // Near identification (1) and, a little less, disclosure (3): only identification may take it.
+    let mut v = vec![0.0f32; 6];
+    v[1] = 0.8;
+    v[2] = 0.6;
+    let semantic_vectors = vec![v];
+    let semantic = Semantic {
+        pieces: &pieces,
+        piece_vectors: &semantic_vectors,
+        step_vectors: &steps,
+    };
+    let a = aligner.align_with(&t, Some(&semantic));
+    let found: Vec<&str> = a
+        .steps
+        .iter()
+        .filter(|s| s.evidence.is_some())
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(found, ["identification"]);
+    // A script that asks for more closeness than 0.8 finds nothing.
+    script.semantic_threshold = Some(0.85);
+    let strict = Aligner::new(&script, AlignOptions::default());
+    assert!(
+        strict
+            .align_with(&t, Some(&semantic))
+            .steps
+            .iter()
+            .all(|s| s.evidence.is_none())
+    );
+}
+
+#[test]
+fn slots_are_left_out_of_what_the_encoder_reads() {
+    assert_eq!(
+        without_slots("Acme Seguros, buenos días, soy {name}"),
+        "Acme Seguros, buenos días, soy"
+    );
+    assert_eq!(without_slots("su {tipo de} póliza {n}."), "su póliza .");
+}

@@ -2,12 +2,14 @@
 
 use anstyle::{AnsiColor, Style};
 use anyhow::Result;
-use guion::align::{AlignOptions, Aligner, Alignment, Evidence, StepStatus};
+use guion::align::{AlignOptions, Aligner, Alignment, Evidence, MatchKind, StepStatus};
 use guion::asr::{AsrOptions, Recogniser};
+use guion::classify::call::{MeaningModels, Tone, ValueScore};
+use guion::classify::{CallMeaning, Classifier, ClassifierOptions, EncoderOptions};
 use guion::models;
 use guion::normalize::{self, Lang};
 use guion::pipeline::{self, ChannelLayout, LanguageChoice};
-use guion::score::{self, CallScore, Metrics};
+use guion::score::{self, CallScore, Metrics, ValueCoverage};
 use guion::script::Script;
 use guion::transcript::read::{self, CsvColumns, InputFormat};
 use guion::transcript::{self, Transcript};
@@ -29,9 +31,20 @@ use std::process::ExitCode;
 /// When a stereo recording's layout is not given (--channels), the agent's channel is the one that
 /// sounds most like the script's agent steps; the view says which and how sure.
 ///
+/// Every agent utterance also gets a tone (empathetic, courteous, neutral, impatient, dismissive,
+/// with its probability) and the brand value it shows best (from the script's [[value]] examples,
+/// calibrated 0..1; a value counts as shown at 0.5). An agent step that no words show is looked for
+/// by meaning: a sentence whose embedding is close enough to one of its phrasings (cosine at least
+/// the step's or script's semantic_threshold, default 0.88); its evidence then says "match":
+/// "semantic". Lexical evidence always wins. --no-meaning skips all of this (no encoder needed).
+///
 /// --json prints {"call", "script": {"id", "version"}, "language", "adherence", "score", "steps":
 /// [{"id", "status", "similarity", "evidence": {"text", "start", "end", "speaker", "match"}}],
-/// "forbidden": [{"id", "severity", "text", "start", "end"}], "metrics", "agent_channel"}.
+/// "forbidden": [{"id", "severity", "text", "start", "end"}], "metrics", "agent_channel",
+/// "utterances": [{"speaker", "channel", "start", "end", "text", "tone": {"label", "p"},
+///                 "value": {"id", "score"}}],
+/// "tone": {"label": share, …}, "values": [{"id", "shown", "utterances", "best"}],
+/// "models": {"asr", "encoder", "tone_head", "values"}}.
 /// Times are seconds from the start of the call, null when the input has none.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -67,6 +80,18 @@ pub struct Args {
     /// For recordings: Whisper threads. Default: every core.
     #[arg(long, short)]
     threads: Option<usize>,
+
+    /// Skip tone, values and matching by meaning: words only, no encoder.
+    #[arg(long)]
+    no_meaning: bool,
+
+    /// A tone head from `guion train`. Default: the one scripts/setup trained.
+    #[arg(long, value_name = "FILE")]
+    tone_head: Option<PathBuf>,
+
+    /// A brand's value head from `guion train --kind value`; default: the script's value examples.
+    #[arg(long, value_name = "FILE")]
+    value_head: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -80,7 +105,32 @@ struct CallView<'a> {
     forbidden: &'a [guion::align::ForbiddenHit],
     metrics: &'a Metrics,
     agent_channel: Option<AgentChannel>,
-    utterances: &'a [guion::transcript::Utterance],
+    utterances: Vec<UtteranceView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tone: Option<std::collections::BTreeMap<String, f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<ValueCoverage>>,
+    models: Models<'a>,
+}
+
+#[derive(Serialize)]
+struct UtteranceView<'a> {
+    speaker: guion::transcript::Speaker,
+    channel: Option<u32>,
+    start: Option<f64>,
+    end: Option<f64>,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tone: Option<&'a Tone>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a ValueScore>,
+}
+
+#[derive(Serialize)]
+struct Models<'a> {
+    asr: Option<String>,
+    #[serde(flatten)]
+    meaning: Option<&'a MeaningModels>,
 }
 
 #[derive(Serialize)]
@@ -116,9 +166,43 @@ pub fn run(args: Args) -> Result<ExitCode> {
         agent_channel = Some(decide_agent_channel(&aligner, &mut transcript));
     }
 
-    let alignment = aligner.align(&transcript);
+    let meaning = if args.no_meaning {
+        None
+    } else {
+        let mut classifier = Classifier::load(&ClassifierOptions {
+            encoder: EncoderOptions::default(),
+            tone_head: args.tone_head.clone(),
+            value_head: args.value_head.clone(),
+        })?;
+        let prepared = classifier.prepare(&script)?;
+        let meaning = classifier.classify(&transcript, &prepared)?;
+        let labels = classifier.tone_labels().to_vec();
+        Some((prepared, meaning, labels))
+    };
+    let alignment = match &meaning {
+        Some((prepared, m, _)) => aligner.align_with(&transcript, Some(&m.semantic(prepared))),
+        None => aligner.align(&transcript),
+    };
     let call_score = score::score(&alignment);
     let metrics = score::metrics(&transcript);
+    let verdicts: Option<&CallMeaning> = meaning.as_ref().map(|(_, m, _)| m);
+    let utterances = transcript
+        .utterances
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let verdict = verdicts.and_then(|m| m.utterances[i].as_ref());
+            UtteranceView {
+                speaker: u.speaker,
+                channel: u.channel,
+                start: u.start,
+                end: u.end,
+                text: &u.text,
+                tone: verdict.map(|v| &v.tone),
+                value: verdict.and_then(|v| v.value.as_ref()),
+            }
+        })
+        .collect();
     let view = CallView {
         call: &transcript.source,
         script: ScriptId {
@@ -132,7 +216,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
         forbidden: &alignment.forbidden,
         metrics: &metrics,
         agent_channel,
-        utterances: &transcript.utterances,
+        utterances,
+        tone: meaning.as_ref().map(|(_, m, labels)| {
+            score::tone_shares(labels, &m.utterances)
+                .into_iter()
+                .collect()
+        }),
+        values: meaning
+            .as_ref()
+            .map(|(_, m, _)| score::value_coverage(&m.value_ids, &m.utterances)),
+        models: Models {
+            asr: transcript
+                .model
+                .as_ref()
+                .map(|m| format!("{}:{}", m.name, &m.sha256[..12.min(m.sha256.len())])),
+            meaning: verdicts.map(|m| &m.models),
+        },
     };
     let mut out = anstream::stdout().lock();
     if args.json {
@@ -302,6 +401,13 @@ fn print_view(
         )?;
         if let Some(e) = &s.evidence {
             write!(out, "  {}", quote(e))?;
+            if e.kind == MatchKind::Semantic {
+                write!(
+                    out,
+                    "  {DIM}(by meaning, like \"{}\"){DIM:#}",
+                    printable(&e.variant)
+                )?;
+            }
         } else if let Some(e) = &s.closest {
             write!(out, "  {DIM}closest: {}{DIM:#}", quote(e))?;
         }
@@ -324,8 +430,36 @@ fn print_view(
         }
     }
 
+    if let (Some(tone), Some(values)) = (&view.tone, &view.values) {
+        let shares: Vec<String> = tone
+            .iter()
+            .filter(|(_, share)| **share > 0.0)
+            .map(|(label, share)| {
+                let (style, _) = tone_style(label);
+                format!("{style}{label}{style:#} {:.0}%", share * 100.0)
+            })
+            .collect();
+        writeln!(out, "\n{BOLD}TONE{BOLD:#}    {}", shares.join(" · "))?;
+        if !values.is_empty() {
+            let shown: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    if v.shown {
+                        format!(
+                            "{GOOD}✔ {}{GOOD:#} ({}×, best {:.2})",
+                            v.id, v.utterances, v.best
+                        )
+                    } else {
+                        format!("{DIM}✘ {} (best {:.2}){DIM:#}", v.id, v.best)
+                    }
+                })
+                .collect();
+            writeln!(out, "{BOLD}VALUES{BOLD:#}  {}", shown.join(" · "))?;
+        }
+    }
+
     writeln!(out, "\n{BOLD}TIMELINE{BOLD:#}")?;
-    for u in &t.utterances {
+    for (u, shown) in t.utterances.iter().zip(&view.utterances) {
         let marks: Vec<(&str, &Evidence)> = alignment
             .steps
             .iter()
@@ -344,9 +478,19 @@ fn print_view(
             text = text.replacen(&shown, &format!("{MARK}{shown}{MARK:#}"), 1);
         }
         let tags: Vec<&str> = marks.iter().map(|(id, _)| *id).collect();
+        let verdict = match (shown.tone, shown.value) {
+            (Some(tone), value) => {
+                let (style, _) = tone_style(&tone.label);
+                let value = value
+                    .filter(|v| v.score >= score::VALUE_SHOWN)
+                    .map_or(String::new(), |v| format!(" · {} {:.2}", v.id, v.score));
+                format!("  {style}[{} {:.2}{value}]{style:#}", tone.label, tone.p)
+            }
+            _ => String::new(),
+        };
         writeln!(
             out,
-            " {DIM}{}{DIM:#} {:<8} {text}{}",
+            " {DIM}{}{DIM:#} {:<8} {text}{verdict}{}",
             clock(u.start),
             u.speaker.label().to_uppercase(),
             if tags.is_empty() {
@@ -369,6 +513,15 @@ fn print_view(
         m.hold_gaps.map_or("n/a".into(), |n| n.to_string())
     )?;
     Ok(())
+}
+
+fn tone_style(label: &str) -> (Style, ()) {
+    let style = match label {
+        "empathetic" | "courteous" => GOOD,
+        "impatient" | "dismissive" => BAD,
+        _ => DIM,
+    };
+    (style, ())
 }
 
 fn quote(e: &Evidence) -> String {

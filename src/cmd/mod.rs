@@ -3,4 +3,5 @@
 pub mod call;
 pub mod models;
 pub mod script;
+pub mod train;
 pub mod transcribe;
