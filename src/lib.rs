@@ -3,13 +3,20 @@
 //! The pipeline reads top-down: `audio → asr → (align → classify → score → aggregate → report)`, with
 //! plain data types between stages. See ARCHITECTURE.md for the map and its invariants.
 
+pub mod aggregate;
 pub mod align;
 pub mod asr;
 pub mod audio;
+pub mod batch;
 pub mod classify;
 pub mod models;
 pub mod normalize;
 pub mod pipeline;
+pub mod record;
+pub mod redact;
+pub mod report;
 pub mod score;
 pub mod script;
+pub mod stats;
+pub mod store;
 pub mod transcript;

@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     Transcribe(cmd::transcribe::Args),
     Call(cmd::call::Args),
+    Batch(cmd::batch::Args),
+    Report(cmd::report::Args),
     Script(cmd::script::Args),
     Train(cmd::train::Args),
     Models(cmd::models::Args),
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Transcribe(args) => cmd::transcribe::run(args),
         Command::Call(args) => cmd::call::run(args),
+        Command::Batch(args) => cmd::batch::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Script(args) => cmd::script::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Models(args) => cmd::models::run(args),

@@ -4,7 +4,7 @@
 use crate::align::{Alignment, StepResult, StepStatus};
 use crate::classify::call::UtteranceMeaning;
 use crate::transcript::{Speaker, Transcript};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Share of a step's weight each status earns. A step said out of order or outside its window was
 /// still said: half credit. `unclear` earns nothing and costs nothing — the audio could not tell, so
@@ -32,7 +32,7 @@ pub fn adherence(steps: &[StepResult]) -> Option<f64> {
     (possible > 0.0).then(|| earned / possible)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallScore {
     pub adherence: Option<f64>,
     pub steps_done: usize,
@@ -58,7 +58,7 @@ pub const HOLD_GAP_S: f64 = 20.0;
 
 /// Conversation metrics; each is `None` when the transcript cannot support it (no times; overtalk on
 /// a recording where the two parties are not on separate channels).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub agent_talk_s: Option<f64>,
     pub customer_talk_s: Option<f64>,
@@ -286,7 +286,7 @@ pub fn tone_shares(labels: &[String], meanings: &[Option<UtteranceMeaning>]) -> 
 }
 
 /// Whether and how often each of the brand's values showed up in a call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueCoverage {
     pub id: String,
     pub shown: bool,

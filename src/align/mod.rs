@@ -14,11 +14,11 @@ use matcher::{Hit, Phrase, SimilarityTable, Vocabulary};
 
 #[cfg(test)]
 mod tests;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// What became of one step in one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Done,
@@ -41,7 +41,7 @@ impl StepStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchKind {
     Lexical,
@@ -49,7 +49,7 @@ pub enum MatchKind {
 }
 
 /// The words that show a step (or a forbidden phrase) was said.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// The transcript's own words, as said.
     pub text: String,
@@ -64,7 +64,7 @@ pub struct Evidence {
     pub p: f32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
     pub id: String,
     pub title: String,
@@ -83,7 +83,7 @@ pub struct StepResult {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForbiddenHit {
     pub id: String,
     pub severity: Severity,
@@ -92,7 +92,7 @@ pub struct ForbiddenHit {
     pub evidence: Evidence,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alignment {
     pub steps: Vec<StepResult>,
     pub forbidden: Vec<ForbiddenHit>,

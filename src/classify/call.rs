@@ -8,7 +8,7 @@ use crate::align::{self, Piece, Semantic};
 use crate::models;
 use crate::script::Script;
 use crate::transcript::{Speaker, Transcript};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The tone training data shipped with guion; its procedural (neutral) lines are the "no particular
@@ -45,20 +45,20 @@ pub struct Classifier {
     center: Embedding,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tone {
     pub label: String,
     pub p: f32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueScore {
     pub id: String,
     pub score: f32,
 }
 
 /// What the classifier says of one agent utterance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UtteranceMeaning {
     pub tone: Tone,
     /// The best-aligned value; `None` when the script defines none.
@@ -69,7 +69,7 @@ pub struct UtteranceMeaning {
 }
 
 /// Which models produced a call's meaning: these ids go into every result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeaningModels {
     pub encoder: String,
     pub tone_head: String,
@@ -110,6 +110,13 @@ pub struct ScriptMeaning {
     values: Values,
     value_ids: Vec<String>,
     values_id: String,
+}
+
+impl ScriptMeaning {
+    /// A value head's id, or `prototypes:<script>@<version>`.
+    pub fn values_id(&self) -> &str {
+        &self.values_id
+    }
 }
 
 impl Classifier {
@@ -177,6 +184,12 @@ impl Classifier {
 
     pub fn tone_head_id(&self) -> &str {
         &self.tone.id
+    }
+
+    /// `name:sha256-prefix` of the encoder.
+    pub fn encoder_id(&self) -> String {
+        let m = &self.encoder.model;
+        format!("{}:{}", m.name, &m.sha256[..12.min(m.sha256.len())])
     }
 
     pub fn tone_labels(&self) -> &[String] {
@@ -372,11 +385,7 @@ impl Classifier {
                 .collect(),
             pieces,
             models: MeaningModels {
-                encoder: format!(
-                    "{}:{}",
-                    self.encoder.model.name,
-                    &self.encoder.model.sha256[..12.min(self.encoder.model.sha256.len())]
-                ),
+                encoder: self.encoder_id(),
                 tone_head: self.tone.id.clone(),
                 values: script.values_id.clone(),
             },

@@ -5,32 +5,7 @@
 use super::Embedding;
 use super::head::{HeadKind, LinearHead, softmax};
 
-/// splitmix64: a fixed, documented generator, so that a seed means the same split in every version
-/// of guion (general-purpose RNG crates do not promise stable streams across releases).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Fisher–Yates.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
-}
+pub use crate::stats::Rng;
 
 /// Which rows are held out: `test_share` of every (language, label) group, drawn with `seed`.
 /// `groups[i]` names row i's group.

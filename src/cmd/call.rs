@@ -1,21 +1,19 @@
 //! `guion call`: one call against the brand's script, the auditor's view.
 
 use anstyle::{AnsiColor, Style};
-use anyhow::Result;
-use guion::align::{AlignOptions, Aligner, Alignment, Evidence, MatchKind, StepStatus};
-use guion::asr::{AsrOptions, Recogniser};
-use guion::classify::call::{MeaningModels, Tone, ValueScore};
-use guion::classify::{CallMeaning, Classifier, ClassifierOptions, EncoderOptions};
-use guion::models;
-use guion::normalize::{self, Lang};
-use guion::pipeline::{self, ChannelLayout, LanguageChoice};
-use guion::score::{self, CallScore, Metrics, ValueCoverage};
+use anyhow::{Context, Result};
+use guion::align::{Evidence, MatchKind, StepStatus};
+use guion::asr::AsrOptions;
+use guion::classify::{ClassifierOptions, EncoderOptions};
+use guion::pipeline::{Analyser, AnalyserOptions, CallInput, ChannelLayout};
+use guion::record::CallRecord;
+use guion::score;
 use guion::script::Script;
-use guion::transcript::read::{self, CsvColumns, InputFormat};
-use guion::transcript::{self, Transcript};
-use serde::Serialize;
+use guion::store::Store;
+use guion::transcript;
+use guion::transcript::read::InputFormat;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Check one call against the brand's script and show the evidence.
@@ -38,6 +36,11 @@ use std::process::ExitCode;
 /// the step's or script's semantic_threshold, default 0.88); its evidence then says "match":
 /// "semantic". Lexical evidence always wins. --no-meaning skips all of this (no encoder needed).
 ///
+/// Card numbers (Luhn-checked, also read out digit by digit), Spanish DNI/NIE, phone numbers and
+/// e-mail addresses are shown as [CARD], [DNI], [PHONE], [EMAIL] unless --no-redact.
+///
+/// `guion call CALL_ID --from DIR` opens a call that `guion batch` stored in DIR, in the same view.
+///
 /// --json prints {"call", "script": {"id", "version"}, "language", "adherence", "score", "steps":
 /// [{"id", "status", "similarity", "evidence": {"text", "start", "end", "speaker", "match"}}],
 /// "forbidden": [{"id", "severity", "text", "start", "end"}], "metrics", "agent_channel",
@@ -49,13 +52,21 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// A recording or a transcript.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    /// A recording or a transcript; with --from, a call id of the batch.
+    #[arg(value_name = "FILE|CALL_ID")]
+    file: String,
 
     /// The brand's script (TOML); see `guion script check`.
-    #[arg(long, short, value_name = "FILE")]
-    script: PathBuf,
+    #[arg(long, short, value_name = "FILE", required_unless_present = "from")]
+    script: Option<PathBuf>,
+
+    /// Open CALL_ID as `guion batch` stored it in DIR (its latest night), instead of analysing a file.
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
+
+    /// Show PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) instead of redacting it.
+    #[arg(long = "no-redact", action = clap::ArgAction::SetFalse)]
+    redact: bool,
 
     /// Print JSON instead of the terminal view.
     #[arg(long)]
@@ -94,227 +105,66 @@ pub struct Args {
     value_head: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct CallView<'a> {
-    call: &'a str,
-    script: ScriptId<'a>,
-    language: Option<&'a str>,
-    adherence: Option<f64>,
-    score: &'a CallScore,
-    steps: &'a [guion::align::StepResult],
-    forbidden: &'a [guion::align::ForbiddenHit],
-    metrics: &'a Metrics,
-    agent_channel: Option<AgentChannel>,
-    utterances: Vec<UtteranceView<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tone: Option<std::collections::BTreeMap<String, f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    values: Option<Vec<ValueCoverage>>,
-    models: Models<'a>,
-}
-
-#[derive(Serialize)]
-struct UtteranceView<'a> {
-    speaker: guion::transcript::Speaker,
-    channel: Option<u32>,
-    start: Option<f64>,
-    end: Option<f64>,
-    text: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tone: Option<&'a Tone>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a ValueScore>,
-}
-
-#[derive(Serialize)]
-struct Models<'a> {
-    asr: Option<String>,
-    #[serde(flatten)]
-    meaning: Option<&'a MeaningModels>,
-}
-
-#[derive(Serialize)]
-struct ScriptId<'a> {
-    id: &'a str,
-    version: &'a str,
-}
-
-#[derive(Serialize, Clone, Copy)]
-struct AgentChannel {
-    channel: u32,
-    /// "layout" (given with --channels), "script" (detected), or "default" (left, nothing to go by).
-    decided_by: &'static str,
-    confidence: Option<f32>,
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (script, warnings) = Script::load(&args.script)?;
-    for w in &warnings {
-        eprintln!("{w}");
-    }
-    let aligner = Aligner::new(&script, AlignOptions::default());
-    let (mut transcript, mut agent_channel) = if read::is_transcript_path(&args.file) {
-        let t = read::read_transcript(&args.file, args.format, &CsvColumns::default())?;
-        (t, None)
-    } else {
-        transcribe(&args, &script)?
-    };
-    if transcript.language.is_none() {
-        transcript.language = text_language(&transcript, &script);
-    }
-    if args.channels.is_none() && agent_channel.is_some() {
-        agent_channel = Some(decide_agent_channel(&aligner, &mut transcript));
-    }
-
-    let meaning = if args.no_meaning {
-        None
-    } else {
-        let mut classifier = Classifier::load(&ClassifierOptions {
-            encoder: EncoderOptions::default(),
-            tone_head: args.tone_head.clone(),
-            value_head: args.value_head.clone(),
-        })?;
-        let prepared = classifier.prepare(&script)?;
-        let meaning = classifier.classify(&transcript, &prepared)?;
-        let labels = classifier.tone_labels().to_vec();
-        Some((prepared, meaning, labels))
-    };
-    let alignment = match &meaning {
-        Some((prepared, m, _)) => aligner.align_with(&transcript, Some(&m.semantic(prepared))),
-        None => aligner.align(&transcript),
-    };
-    let call_score = score::score(&alignment);
-    let metrics = score::metrics(&transcript);
-    let verdicts: Option<&CallMeaning> = meaning.as_ref().map(|(_, m, _)| m);
-    let utterances = transcript
-        .utterances
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            let verdict = verdicts.and_then(|m| m.utterances[i].as_ref());
-            UtteranceView {
-                speaker: u.speaker,
-                channel: u.channel,
-                start: u.start,
-                end: u.end,
-                text: &u.text,
-                tone: verdict.map(|v| &v.tone),
-                value: verdict.and_then(|v| v.value.as_ref()),
-            }
-        })
-        .collect();
-    let view = CallView {
-        call: &transcript.source,
-        script: ScriptId {
-            id: &script.id,
-            version: &script.version,
-        },
-        language: transcript.language.as_deref(),
-        adherence: call_score.adherence,
-        score: &call_score,
-        steps: &alignment.steps,
-        forbidden: &alignment.forbidden,
-        metrics: &metrics,
-        agent_channel,
-        utterances,
-        tone: meaning.as_ref().map(|(_, m, labels)| {
-            score::tone_shares(labels, &m.utterances)
-                .into_iter()
-                .collect()
-        }),
-        values: meaning
-            .as_ref()
-            .map(|(_, m, _)| score::value_coverage(&m.value_ids, &m.utterances)),
-        models: Models {
-            asr: transcript
-                .model
-                .as_ref()
-                .map(|m| format!("{}:{}", m.name, &m.sha256[..12.min(m.sha256.len())])),
-            meaning: verdicts.map(|m| &m.models),
-        },
+    let record = match &args.from {
+        Some(dir) => stored(dir, &args.file)?,
+        None => analyse(&args)?,
     };
     let mut out = anstream::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &view)?;
+        serde_json::to_writer_pretty(&mut out, &record)?;
         writeln!(out)?;
     } else {
-        print_view(&mut out, &view, &transcript, &alignment)?;
+        print_view(&mut out, &record)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn transcribe(args: &Args, script: &Script) -> Result<(Transcript, Option<AgentChannel>)> {
-    let language: LanguageChoice = if args.language == "auto" {
-        LanguageChoice::Detect(script.languages.clone())
-    } else {
-        args.language.parse().map_err(anyhow::Error::msg)?
-    };
-    let model = models::resolve(&args.model)?;
+fn analyse(args: &Args) -> Result<CallRecord> {
+    let script_path = args
+        .script
+        .as_ref()
+        .context("--script FILE is needed (or --from DIR for a stored call)")?;
+    let (script, warnings) = Script::load(script_path)?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let recogniser = Recogniser::load(
-        &model,
-        AsrOptions {
-            threads,
-            ..AsrOptions::default()
+    let mut analyser = Analyser::new(
+        &script,
+        AnalyserOptions {
+            asr_model: args.model.clone(),
+            asr: AsrOptions {
+                threads,
+                ..AsrOptions::default()
+            },
+            meaning: !args.no_meaning,
+            classifier: ClassifierOptions {
+                encoder: EncoderOptions::default(),
+                tone_head: args.tone_head.clone(),
+                value_head: args.value_head.clone(),
+            },
+            redact: args.redact,
         },
     )?;
-    let t = pipeline::transcribe_call(&recogniser, &args.file, args.channels, &language)?;
-    let stereo = t.utterances.iter().any(|u| u.channel == Some(1));
-    let agent = match args.channels {
-        Some(ChannelLayout::AgentLeft) => Some(AgentChannel {
-            channel: 0,
-            decided_by: "layout",
-            confidence: None,
-        }),
-        Some(ChannelLayout::AgentRight) => Some(AgentChannel {
-            channel: 1,
-            decided_by: "layout",
-            confidence: None,
-        }),
-        Some(ChannelLayout::Mono) => None,
-        // Decided against the script once the transcript is in.
-        None if stereo => Some(AgentChannel {
-            channel: 0,
-            decided_by: "default",
-            confidence: None,
-        }),
-        None => None,
+    let input = CallInput {
+        path: PathBuf::from(&args.file),
+        language: Some(args.language.clone()),
+        channels: args.channels,
+        format: args.format,
+        ..CallInput::default()
     };
-    Ok((t, agent))
+    Ok(analyser.analyse(&input)?.0)
 }
 
-/// A text transcript's language, when it does not say: the script's only language, or the one its
-/// words read as.
-fn text_language(t: &Transcript, script: &Script) -> Option<String> {
-    if let [only] = script.languages.as_slice() {
-        return Some(only.clone());
-    }
-    let text: Vec<&str> = t.utterances.iter().map(|u| u.text.as_str()).collect();
-    let guessed = normalize::guess_language(&text.join(" "))?;
-    script
-        .languages
-        .iter()
-        .find(|l| Lang::from_code(l) == Some(guessed))
-        .cloned()
-}
-
-/// Relabels the speakers so that the channel that best matches the agent's steps is the agent's.
-fn decide_agent_channel(aligner: &Aligner, t: &mut Transcript) -> AgentChannel {
-    let Some((channel, confidence)) = aligner.agent_channel(t) else {
-        return AgentChannel {
-            channel: 0,
-            decided_by: "default",
-            confidence: None,
-        };
-    };
-    t.set_agent_channel(channel);
-    AgentChannel {
-        channel,
-        decided_by: "script",
-        confidence: Some(confidence),
-    }
+/// A call the batch stored: the latest night's record for CALL_ID.
+fn stored(dir: &Path, call_id: &str) -> Result<CallRecord> {
+    let store = Store::open_existing(dir)?;
+    store
+        .latest_record(call_id)?
+        .with_context(|| format!("no call {call_id} in {}", dir.display()))
 }
 
 const BOLD: Style = Style::new().bold();
@@ -334,27 +184,23 @@ fn status_style(s: StepStatus) -> (Style, &'static str) {
     }
 }
 
-fn print_view(
-    out: &mut impl Write,
-    view: &CallView,
-    t: &Transcript,
-    alignment: &Alignment,
-) -> Result<()> {
-    let duration = t
+fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
+    let duration = view
         .duration_s
         .map_or(String::new(), |d| format!(", {d:.1} s"));
-    let model = t
-        .model
+    let model = view
+        .models
+        .asr
         .as_ref()
-        .map_or(String::new(), |m| format!(", Whisper {}", m.name));
+        .map_or(String::new(), |m| format!(", Whisper {m}"));
     writeln!(
         out,
         "{BOLD}call{BOLD:#}    {}  ({}{duration}{model})",
-        printable(view.call),
-        view.language.unwrap_or("language unknown")
+        printable(&view.call),
+        view.language.as_deref().unwrap_or("language unknown")
     )?;
-    if let Some(a) = view.agent_channel {
-        let how = match (a.decided_by, a.confidence) {
+    if let Some(a) = &view.agent_channel {
+        let how = match (a.decided_by.as_str(), a.confidence) {
             ("script", Some(c)) => format!("matched to the script, confidence {:.0}%", c * 100.0),
             ("layout", _) => "as given".to_string(),
             _ => "left, by default".to_string(),
@@ -390,7 +236,7 @@ fn print_view(
         .map(|s| s.id.chars().count())
         .max()
         .unwrap_or(0);
-    for s in view.steps {
+    for s in &view.steps {
         let (style, icon) = status_style(s.status);
         write!(
             out,
@@ -419,7 +265,7 @@ fn print_view(
 
     if !view.forbidden.is_empty() {
         writeln!(out, "\n{BOLD}FORBIDDEN{BOLD:#}")?;
-        for f in view.forbidden {
+        for f in &view.forbidden {
             writeln!(
                 out,
                 " {BAD}! {} ({}){BAD:#}  {}",
@@ -459,17 +305,12 @@ fn print_view(
     }
 
     writeln!(out, "\n{BOLD}TIMELINE{BOLD:#}")?;
-    for (u, shown) in t.utterances.iter().zip(&view.utterances) {
-        let marks: Vec<(&str, &Evidence)> = alignment
+    for u in &view.utterances {
+        let marks: Vec<(&str, &Evidence)> = view
             .steps
             .iter()
             .filter_map(|s| s.evidence.as_ref().map(|e| (s.id.as_str(), e)))
-            .chain(
-                alignment
-                    .forbidden
-                    .iter()
-                    .map(|f| (f.id.as_str(), &f.evidence)),
-            )
+            .chain(view.forbidden.iter().map(|f| (f.id.as_str(), &f.evidence)))
             .filter(|(_, e)| e.speaker == u.speaker && u.text.contains(&e.text))
             .collect();
         let mut text = printable(&u.text);
@@ -478,10 +319,11 @@ fn print_view(
             text = text.replacen(&shown, &format!("{MARK}{shown}{MARK:#}"), 1);
         }
         let tags: Vec<&str> = marks.iter().map(|(id, _)| *id).collect();
-        let verdict = match (shown.tone, shown.value) {
+        let verdict = match (&u.tone, &u.value) {
             (Some(tone), value) => {
                 let (style, _) = tone_style(&tone.label);
                 let value = value
+                    .as_ref()
                     .filter(|v| v.score >= score::VALUE_SHOWN)
                     .map_or(String::new(), |v| format!(" · {} {:.2}", v.id, v.score));
                 format!("  {style}[{} {:.2}{value}]{style:#}", tone.label, tone.p)
@@ -501,7 +343,7 @@ fn print_view(
         )?;
     }
 
-    let m = view.metrics;
+    let m = &view.metrics;
     let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.0}%", v * 100.0));
     let secs = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.1} s"));
     writeln!(

@@ -1,0 +1,315 @@
+//! `guion batch`: the night's calls in, per-call, per-agent and per-vendor results out.
+
+use anyhow::{Context, Result, bail};
+use guion::aggregate;
+use guion::asr::AsrOptions;
+use guion::batch::manifest::{self, CallRow};
+use guion::batch::{self, BatchOptions, CallOutcome, NightSummary, Progress};
+use guion::classify::{ClassifierOptions, EncoderOptions};
+use guion::pipeline::AnalyserOptions;
+use guion::report::csv::{self as csv_out, CsvLocale};
+use guion::script::Script;
+use guion::store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Score a night of calls against the brand's script, in parallel, resumably.
+///
+/// MANIFEST is a CSV with the columns call_id, path, agent_id, vendor, site, sourcing
+/// (insourced|outsourced) and optionally language (es, en; default: detected), started_at
+/// (2026-11-22T09:30:00) and channels (agent-left|agent-right|mono); path is a recording or a
+/// transcript, relative to the manifest. Or MANIFEST is a directory of calls with a metadata.csv
+/// beside them (the same columns; path may be left out when the file's name is the call id).
+/// Every bad row is reported with its line and the good rows still run.
+///
+/// Each of --jobs workers loads Whisper (on its first recording) and the encoder once and takes calls
+/// one at a time; by default jobs × threads-per-job = the machine's cores. Every result goes into
+/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, the script's
+/// id and version and the options: a second run skips what is done, and a run killed at any point then
+/// run again ends exactly as an uninterrupted one. Failed calls are recorded with their reason (and
+/// tried again on the next run); they never stop the night. Nights accumulate in the store.
+///
+/// After the run, DIR gets (regenerated from the store):
+///   calls.csv         one row per call of every night: night, call_id, agent_id, vendor, site,
+///                     sourcing, language, started_at, status (scored|failed), reason, duration_s,
+///                     adherence, steps_done, steps_required, forbidden, tone_<label> shares,
+///                     values_shown, models
+///   steps.csv         call × step: night, call_id, step, status, similarity, match, start, end, evidence
+///   utterances.jsonl  {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
+///   agents.csv        this night per agent; vendors.csv per vendor; sourcing.csv in-house vs
+///                     outsourced and their adherence gap. Columns: name, vendor, site, sourcing, calls,
+///                     failed, then value, _low and _high (95 % interval) of adherence,
+///                     forbidden_per_100, done_<step> (completion rate), tone_<label> (mean share),
+///                     value_<id> (share of calls where the value showed). Wilson intervals for rates,
+///                     bootstrap over calls (2,000 resamples, seeded) for means.
+/// `guion report DIR` turns the store into one HTML page; `guion call CALL_ID --from DIR` opens a call.
+///
+/// PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) is redacted from every text stored or
+/// written unless --no-redact. Exit status: 0 every call scored; 1 some calls failed or some manifest
+/// rows were bad; 2 nothing could be done.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A manifest CSV, or a directory of calls with metadata.csv.
+    #[arg(value_name = "MANIFEST")]
+    manifest: PathBuf,
+
+    /// The brand's script (TOML).
+    #[arg(long, short, value_name = "FILE")]
+    script: PathBuf,
+
+    /// Where the store and the result files go (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+
+    /// The night's label in the store. Default: today (UTC), as YYYY-MM-DD.
+    #[arg(long)]
+    night: Option<String>,
+
+    /// Workers. Default: cores ÷ threads-per-job.
+    #[arg(long, short)]
+    jobs: Option<usize>,
+
+    /// Threads each worker gives Whisper.
+    #[arg(long, default_value_t = 1)]
+    threads_per_job: usize,
+
+    /// Whisper model: a name from `guion models` or a ggml file.
+    #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
+    model: String,
+
+    /// Beam width for Whisper.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=16))]
+    beam: u16,
+
+    /// Words only: no tone, values or steps by meaning (no encoder needed).
+    #[arg(long)]
+    no_meaning: bool,
+
+    /// A tone head from `guion train` (default: the one scripts/setup trained).
+    #[arg(long, value_name = "FILE")]
+    tone_head: Option<PathBuf>,
+
+    /// A brand's value head from `guion train --kind value` (default: the script's examples).
+    #[arg(long, value_name = "FILE")]
+    value_head: Option<PathBuf>,
+
+    /// Keep PII in stored and written texts (for audits that may see it).
+    #[arg(long = "no-redact", action = clap::ArgAction::SetFalse)]
+    redact: bool,
+
+    /// es: CSV files with `;`, decimal comma and a UTF-8 BOM, for Spanish Excel.
+    #[arg(long, value_enum, default_value = "en")]
+    csv_locale: CsvLocale,
+
+    /// No progress display; only errors and the final summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let (script, warnings) = Script::load(&args.script)?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    let (rows, bad_rows) = if args.manifest.is_dir() {
+        manifest::read_directory(&args.manifest)
+    } else {
+        manifest::read_manifest(&args.manifest)
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for e in &bad_rows {
+        eprintln!("guion: {e}");
+    }
+    if rows.is_empty() {
+        bail!("{}: no call to score", args.manifest.display());
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = args.threads_per_job.max(1);
+    let jobs = args
+        .jobs
+        .unwrap_or((cores / threads).max(1))
+        .min(rows.len())
+        .max(1);
+    let night = args.night.clone().unwrap_or_else(today);
+    let options = BatchOptions {
+        night: night.clone(),
+        jobs,
+        analyser: AnalyserOptions {
+            asr_model: args.model.clone(),
+            asr: AsrOptions {
+                threads,
+                beam_size: args.beam as usize,
+                ..AsrOptions::default()
+            },
+            meaning: !args.no_meaning,
+            classifier: ClassifierOptions {
+                encoder: EncoderOptions::default(),
+                tone_head: args.tone_head.clone(),
+                value_head: args.value_head.clone(),
+            },
+            redact: args.redact,
+        },
+    };
+    let store = Mutex::new(Store::open(&args.out)?);
+    if !args.quiet {
+        eprintln!(
+            "batch: {} calls, night {night}, {jobs} worker(s) × {threads} thread(s), into {}",
+            rows.len(),
+            args.out.display()
+        );
+    }
+    let display = Display::new(&rows, args.quiet);
+    let summary = batch::run(&rows, &script, &options, &store, &|p| display.call(p))?;
+    display.finish();
+
+    let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+    let all = store.calls(None)?;
+    let tonight = store.calls(Some(&night))?;
+    let rollup = aggregate::rollup(&tonight);
+    csv_out::write_all(&args.out, &all, &rollup, args.csv_locale)
+        .with_context(|| format!("cannot write the results into {}", args.out.display()))?;
+    print_summary(&summary, &args, bad_rows.len());
+    Ok(if summary.failed > 0 || !bad_rows.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize) {
+    let minutes = s.wall_s / 60.0;
+    eprintln!(
+        "batch: {} calls: {} scored, {} already in the store, {} failed{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
+        s.calls,
+        s.scored,
+        s.reused,
+        s.failed,
+        if bad_rows > 0 {
+            format!("; {bad_rows} manifest row(s) skipped")
+        } else {
+            String::new()
+        },
+        s.audio_s / 3600.0,
+        minutes,
+        if minutes > 0.0 {
+            (s.scored + s.failed) as f64 / minutes
+        } else {
+            0.0
+        }
+    );
+    eprintln!(
+        "batch: time in stages (summed over workers): decode {:.2} s, asr {:.1} s, classify {:.1} s, align {:.2} s, write {:.2} s",
+        s.stages.decode_s, s.stages.asr_s, s.stages.classify_s, s.stages.align_s, s.write_s
+    );
+    eprintln!(
+        "batch: results in {} (calls.csv, steps.csv, utterances.jsonl, agents.csv, vendors.csv, sourcing.csv); `guion report {}` for the HTML report",
+        args.out.display(),
+        args.out.display()
+    );
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the system clock (civil-from-days, Hinnant).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A progress bar with ETA, calls/min and audio hours on a terminal; one plain line per call
+/// otherwise (a log file should say what happened, not draw bars).
+struct Display {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    total: usize,
+    state: Mutex<(usize, f64)>,
+    started: Instant,
+}
+
+impl Display {
+    fn new(rows: &[CallRow], quiet: bool) -> Display {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(rows.len() as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} calls · ETA {eta} · {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Display {
+            bar,
+            quiet,
+            total: rows.len(),
+            state: Mutex::new((0, 0.0)),
+            started: Instant::now(),
+        }
+    }
+
+    fn call(&self, p: Progress) {
+        let (done, audio_s) = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.0 += 1;
+            s.1 += p.audio_s;
+            *s
+        };
+        let minutes = self.started.elapsed().as_secs_f64() / 60.0;
+        let rate = if minutes > 0.0 {
+            done as f64 / minutes
+        } else {
+            0.0
+        };
+        let what = match &p.outcome {
+            CallOutcome::Scored { adherence } => format!(
+                "scored, adherence {}",
+                adherence.map_or("n/a".into(), |a| format!("{:.0}%", a * 100.0))
+            ),
+            CallOutcome::Reused => "already in the store".into(),
+            CallOutcome::Failed { reason } => format!("FAILED: {reason}"),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!(
+                    "{rate:.1} calls/min · {:.2} h audio",
+                    audio_s / 3600.0
+                ));
+                bar.inc(1);
+                if matches!(p.outcome, CallOutcome::Failed { .. }) {
+                    bar.println(format!("{}: {what}", p.call_id));
+                }
+            }
+            None if self.quiet => {
+                if matches!(p.outcome, CallOutcome::Failed { .. }) {
+                    eprintln!("batch: {}: {what}", p.call_id);
+                }
+            }
+            None => eprintln!(
+                "batch: [{done}/{}] {}: {what} ({rate:.1} calls/min, {:.2} h audio)",
+                self.total,
+                p.call_id,
+                audio_s / 3600.0
+            ),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `guion report`: the store of a batch directory as one HTML page for the brand owner.
+
+use anyhow::{Context, Result, bail};
+use guion::report::csv::write_whole;
+use guion::report::html;
+use guion::store::{Outcome, Store};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Turn a night of `guion batch` results into one self-contained HTML page.
+///
+/// DIR is a batch's output directory (it holds guion.sqlite). The page covers one night — the
+/// latest in the store unless --night — and shows:
+///   - the script, the night, the calls (scored, failed) and the vendors;
+///   - vendors compared: adherence with its 95 % interval (dot and whisker), calls, forbidden
+///     phrases per 100 calls, in-house vs outsourced and the gap between them in words;
+///   - a vendor × step heat map of step completion rates (interval in each cell's tooltip);
+///   - tone shares per vendor (stacked bars) and the brand values' coverage;
+///   - agents, lowest adherence first, with their dominant tone;
+///   - the 10 lowest-scoring calls with their evidence (missed steps and the nearest words,
+///     forbidden phrases as said and when, the agent's most negative utterance) and the
+///     `guion call CALL_ID --from DIR` command that opens each; failed calls and their reasons;
+///   - the trend of adherence per vendor across every night in the store.
+///
+/// Intervals are those of vendors.csv and agents.csv: Wilson for rates, bootstrap over calls for means.
+///
+/// The page has no JavaScript, and no web font, stylesheet or image to fetch: CSS and SVG charts
+/// are inline, so it opens offline and can be mailed as is. Every text from the calls is
+/// HTML-escaped. It is written whole (FILE.part, then renamed); its path is printed.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The batch's output directory (holding guion.sqlite).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+
+    /// The night to report, as labelled by `guion batch --night`. Default: the latest in the store.
+    #[arg(long, short)]
+    night: Option<String>,
+
+    /// Where the page goes. Default: DIR/report.html.
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let store = Store::open_existing(&args.dir)?;
+    let nights = store.nights()?;
+    let night = match (&args.night, nights.last()) {
+        (_, None) => bail!("{}: the store holds no calls yet", args.dir.display()),
+        (Some(n), _) if !nights.contains(n) => bail!(
+            "{}: no night {n:?} in the store (nights: {})",
+            args.dir.display(),
+            nights.join(", ")
+        ),
+        (Some(n), _) => n.clone(),
+        (None, Some(latest)) => latest.clone(),
+    };
+    let all = store.calls(None)?;
+    let tonight: Vec<_> = all
+        .iter()
+        .filter(|c| c.meta.night == night)
+        .cloned()
+        .collect();
+    let scripts: BTreeSet<String> = tonight
+        .iter()
+        .filter_map(|c| match &c.outcome {
+            Outcome::Scored { record, .. } => {
+                Some(format!("{} {}", record.script.id, record.script.version))
+            }
+            Outcome::Failed { .. } => None,
+        })
+        .collect();
+    let script = if scripts.is_empty() {
+        "—".to_string()
+    } else {
+        scripts.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    let page = html::render(
+        &night,
+        &script,
+        &tonight,
+        &all,
+        &args.dir.display().to_string(),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot render the report: {e:#}"))?;
+    let out = args.out.unwrap_or_else(|| args.dir.join("report.html"));
+    write_whole(&out, page.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{}", out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,329 @@
+//! `guion batch` end to end with the real models: a small night of the demo dialogues (as text
+//! transcripts), a real recording, a corrupt recording and bad manifest rows; resuming after
+//! `kill -9`; redaction; the stored call reopened in the auditor's view; Spanish Excel CSV.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const ACME: &str = "examples/scripts/acme-seguros.toml";
+const FILES: [&str; 6] = [
+    "calls.csv",
+    "steps.csv",
+    "utterances.jsonl",
+    "agents.csv",
+    "vendors.csv",
+    "sourcing.csv",
+];
+
+fn guion(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_guion"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A manifest of `n` demo dialogues (text transcripts), with their centres as in the demo night.
+fn night(dir: &Path, n: usize, extra_rows: &str) -> PathBuf {
+    let header = "call_id,path,agent_id,vendor,site,sourcing,language,started_at,channels\n";
+    let demo = std::fs::read_to_string(root().join("examples/night/manifest.csv")).unwrap();
+    let mut text = String::from(header);
+    for line in demo.lines().skip(1).take(n) {
+        let f: Vec<&str> = line.split(',').collect();
+        let dialogue = root().join(format!("examples/night/dialogues/{}.txt", f[0]));
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{},\n",
+            f[0],
+            dialogue.display(),
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7]
+        ));
+    }
+    text.push_str(extra_rows);
+    let path = dir.join("manifest.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn batch(manifest: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "batch",
+        manifest.to_str().unwrap(),
+        "--script",
+        ACME,
+        "--out",
+        out.to_str().unwrap(),
+        "--night",
+        "2026-11-22",
+    ];
+    args.extend_from_slice(extra);
+    guion(&args)
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn csv_rows(dir: &Path, file: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(dir.join(file))
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn column(dir: &Path, file: &str, name: &str) -> usize {
+    csv::Reader::from_path(dir.join(file))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("{file} has no column {name}"))
+}
+
+#[test]
+fn a_night_with_a_recording_a_corrupt_file_and_bad_rows_scores_every_good_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.wav");
+    let mut bytes = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    bytes.extend_from_slice(&[0x10, 0, 0, 0, 1, 0, 1, 0]);
+    bytes.extend(std::iter::repeat_n(0xAB, 200));
+    std::fs::write(&corrupt, bytes).unwrap();
+    let prompt = "/usr/share/asterisk/sounds/en_US_f_Allison/vm-goodbye.wav";
+    let extra = format!(
+        "rec-1,{prompt},mad-lucia,Acme in-house,madrid,insourced,en,2026-11-22T12:00:00,mono\n\
+         bad-1,{},mnl-joy,CallNova,manila,outsourced,en,,\n\
+         bad-2,nowhere.txt,,CallNova,manila,outsourced,en,,\n\
+         bad-3,nowhere.txt,x,CallNova,manila,elsewhere,en,,\n\
+         gone-1,{}/missing.txt,x,CallNova,manila,outsourced,en,,\n",
+        corrupt.display(),
+        dir.path().display()
+    );
+    let manifest = night(dir.path(), 6, &extra);
+    let out = dir.path().join("out");
+    let output = batch(&manifest, &out, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // Bad rows are named by line; the night goes on.
+    assert!(
+        stderr.contains("manifest.csv:10: `agent_id` is empty"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("manifest.csv:11: `sourcing` must be insourced or outsourced"),
+        "{stderr}"
+    );
+
+    let rows = csv_rows(&out, "calls.csv");
+    let (id, status, reason) = (
+        column(&out, "calls.csv", "call_id"),
+        column(&out, "calls.csv", "status"),
+        column(&out, "calls.csv", "reason"),
+    );
+    assert_eq!(rows.len(), 9, "6 dialogues + recording + corrupt + missing");
+    let find = |call: &str| rows.iter().find(|r| &r[id] == call).unwrap();
+    assert_eq!(&find("rec-1")[status], "scored");
+    assert_eq!(&find("bad-1")[status], "failed");
+    assert!(
+        find("bad-1")[reason].contains("corrupt.wav"),
+        "{:?}",
+        find("bad-1")
+    );
+    assert_eq!(&find("gone-1")[status], "failed");
+    assert!(find("gone-1")[reason].contains("missing.txt"));
+    assert_eq!(rows.iter().filter(|r| &r[status] == "scored").count(), 7);
+
+    // Per step, per utterance, per agent and vendor, with intervals.
+    let steps = csv_rows(&out, "steps.csv");
+    assert_eq!(steps.len(), 7 * 7, "seven scored calls × seven steps");
+    let utterances = read(&out, "utterances.jsonl");
+    let first: serde_json::Value =
+        serde_json::from_str(utterances.lines().next().unwrap()).unwrap();
+    assert!(first["call_id"].is_string() && first["speaker"].is_string());
+    assert!(
+        utterances
+            .lines()
+            .any(|l| l.contains("\"tone\":{\"label\""))
+    );
+    let vendors = csv_rows(&out, "vendors.csv");
+    let (lo, hi, value) = (
+        column(&out, "vendors.csv", "adherence_low"),
+        column(&out, "vendors.csv", "adherence_high"),
+        column(&out, "vendors.csv", "adherence"),
+    );
+    for v in &vendors {
+        let (l, x, h): (f64, f64, f64) = (
+            v[lo].parse().unwrap(),
+            v[value].parse().unwrap(),
+            v[hi].parse().unwrap(),
+        );
+        assert!(l <= x && x <= h, "{v:?}");
+    }
+    let sourcing = read(&out, "sourcing.csv");
+    assert!(
+        sourcing.contains("gap (insourced - outsourced)"),
+        "{sourcing}"
+    );
+    assert!(out.join("guion.sqlite").is_file());
+}
+
+#[test]
+fn a_night_killed_in_the_middle_and_run_again_ends_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = night(dir.path(), 12, "");
+    let whole = dir.path().join("whole");
+    let output = batch(&manifest, &whole, &["--jobs", "1"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let resumed = dir.path().join("resumed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .current_dir(root())
+        .args([
+            "batch",
+            manifest.to_str().unwrap(),
+            "--script",
+            ACME,
+            "--out",
+            resumed.to_str().unwrap(),
+            "--night",
+            "2026-11-22",
+            "--jobs",
+            "1",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill (SIGKILL: no chance to tidy up) as soon as a few calls are stored.
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = 0;
+    for line in BufReader::new(stderr).lines() {
+        if line.unwrap().contains("scored, adherence") {
+            seen += 1;
+            if seen == 4 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        seen, 4,
+        "the batch should have scored some calls before the kill"
+    );
+
+    let again = batch(&manifest, &resumed, &["--jobs", "1"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains("already in the store"), "{stderr}");
+    for file in FILES {
+        assert_eq!(
+            read(&whole, file),
+            read(&resumed, file),
+            "{file} differs after kill and resume"
+        );
+    }
+
+    // A third run of a finished night analyses nothing and changes nothing.
+    let third = batch(&manifest, &resumed, &["--jobs", "2"]);
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        stderr.contains("12 calls: 0 scored, 12 already in the store, 0 failed"),
+        "{stderr}"
+    );
+    for file in FILES {
+        assert_eq!(
+            read(&whole, file),
+            read(&resumed, file),
+            "{file} changed on a rerun"
+        );
+    }
+}
+
+#[test]
+fn pii_is_redacted_in_everything_written_unless_asked_and_a_stored_call_reopens_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let call = dir.path().join("pii.txt");
+    std::fs::write(
+        &call,
+        "[00:00] AGENTE: Acme Seguros, buenos días, soy Lucía. ¿En qué puedo ayudarle?\n\
+         [00:05] CLIENTE: Quiero pagar con tarjeta: cuatro cinco tres nueve, uno cuatro ocho ocho, cero tres cuatro tres, seis cuatro seis siete.\n\
+         [00:15] AGENTE: Para poder ayudarle necesito su DNI o el número de póliza.\n\
+         [00:20] CLIENTE: Mi DNI es 12345678Z y mi móvil el 612 345 678, el correo ana.garcia@example.com.\n\
+         [00:30] AGENTE: Gracias. Le confirmo el correo ana.garcia@example.com y el teléfono 612 345 678.\n",
+    )
+    .unwrap();
+    let manifest = dir.path().join("m.csv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "call_id,path,agent_id,vendor,site,sourcing,language\npii-1,{},mad-lucia,Acme in-house,madrid,insourced,es\n",
+            call.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = batch(&manifest, &out, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let written: String = FILES.iter().map(|f| read(&out, f)).collect();
+    for secret in [
+        "12345678Z",
+        "612 345 678",
+        "ana.garcia@example.com",
+        "cuatro cinco tres nueve",
+    ] {
+        assert!(!written.contains(secret), "{secret} leaked");
+    }
+    for mark in ["[CARD]", "[DNI]", "[PHONE]", "[EMAIL]"] {
+        assert!(written.contains(mark), "no {mark} in {written}");
+    }
+    let db = std::fs::read(out.join("guion.sqlite")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&db).contains("12345678Z"),
+        "the store holds PII"
+    );
+
+    // The auditor's view of the stored call is the same as of the file.
+    let stored = guion(&["call", "pii-1", "--from", out.to_str().unwrap(), "--json"]);
+    let direct = guion(&["call", call.to_str().unwrap(), "--script", ACME, "--json"]);
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    let (stored, direct): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&stored.stdout).unwrap(),
+        serde_json::from_slice(&direct.stdout).unwrap(),
+    );
+    assert_eq!(stored, direct);
+    let missing = guion(&["call", "nope", "--from", out.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no call nope"));
+
+    // An audit may see it, in a store of its own (a different option is a different result).
+    let audit = dir.path().join("audit");
+    let output = batch(&manifest, &audit, &["--no-redact", "--csv-locale", "es"]);
+    assert!(output.status.success());
+    let calls = read(&audit, "calls.csv");
+    assert!(calls.starts_with('\u{feff}'), "Spanish Excel wants a BOM");
+    assert!(calls.lines().next().unwrap().contains(";call_id;"));
+    assert!(calls.contains("0,"), "decimal comma: {calls}");
+    assert!(read(&audit, "utterances.jsonl").contains("12345678Z"));
+}
