@@ -5,7 +5,6 @@ use guion::aggregate;
 use guion::asr::AsrOptions;
 use guion::batch::manifest::{self, CallRow};
 use guion::batch::{self, BatchOptions, CallOutcome, NightSummary, Progress};
-use guion::classify::{ClassifierOptions, EncoderOptions};
 use guion::pipeline::AnalyserOptions;
 use guion::report::csv::{self as csv_out, CsvLocale};
 use guion::script::Script;
@@ -86,21 +85,8 @@ pub struct Args {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=16))]
     beam: u16,
 
-    /// Words only: no tone, values or steps by meaning (no encoder needed).
-    #[arg(long)]
-    no_meaning: bool,
-
-    /// A tone head from `guion train` (default: the one scripts/setup trained).
-    #[arg(long, value_name = "FILE")]
-    tone_head: Option<PathBuf>,
-
-    /// A brand's value head from `guion train --kind value` (default: the script's examples).
-    #[arg(long, value_name = "FILE")]
-    value_head: Option<PathBuf>,
-
-    /// Keep PII in stored and written texts (for audits that may see it).
-    #[arg(long = "no-redact", action = clap::ArgAction::SetFalse)]
-    redact: bool,
+    #[command(flatten)]
+    meaning: super::MeaningArgs,
 
     /// es: CSV files with `;`, decimal comma and a UTF-8 BOM, for Spanish Excel.
     #[arg(long, value_enum, default_value = "en")]
@@ -148,13 +134,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 beam_size: args.beam as usize,
                 ..AsrOptions::default()
             },
-            meaning: !args.no_meaning,
-            classifier: ClassifierOptions {
-                encoder: EncoderOptions::default(),
-                tone_head: args.tone_head.clone(),
-                value_head: args.value_head.clone(),
-            },
-            redact: args.redact,
+            meaning: !args.meaning.no_meaning,
+            classifier: args.meaning.classifier(),
+            redact: args.meaning.redact,
         },
     };
     let store = Mutex::new(Store::open(&args.out)?);

@@ -4,7 +4,6 @@ use anstyle::{AnsiColor, Style};
 use anyhow::{Context, Result};
 use guion::align::{Evidence, MatchKind, StepStatus};
 use guion::asr::AsrOptions;
-use guion::classify::{ClassifierOptions, EncoderOptions};
 use guion::pipeline::{Analyser, AnalyserOptions, CallInput, ChannelLayout};
 use guion::record::CallRecord;
 use guion::score;
@@ -64,10 +63,6 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
 
-    /// Show PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) instead of redacting it.
-    #[arg(long = "no-redact", action = clap::ArgAction::SetFalse)]
-    redact: bool,
-
     /// Print JSON instead of the terminal view.
     #[arg(long)]
     json: bool,
@@ -92,17 +87,8 @@ pub struct Args {
     #[arg(long, short)]
     threads: Option<usize>,
 
-    /// Skip tone, values and matching by meaning: words only, no encoder.
-    #[arg(long)]
-    no_meaning: bool,
-
-    /// A tone head from `guion train`. Default: the one scripts/setup trained.
-    #[arg(long, value_name = "FILE")]
-    tone_head: Option<PathBuf>,
-
-    /// A brand's value head from `guion train --kind value`; default: the script's value examples.
-    #[arg(long, value_name = "FILE")]
-    value_head: Option<PathBuf>,
+    #[command(flatten)]
+    meaning: super::MeaningArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -140,13 +126,9 @@ fn analyse(args: &Args) -> Result<CallRecord> {
                 threads,
                 ..AsrOptions::default()
             },
-            meaning: !args.no_meaning,
-            classifier: ClassifierOptions {
-                encoder: EncoderOptions::default(),
-                tone_head: args.tone_head.clone(),
-                value_head: args.value_head.clone(),
-            },
-            redact: args.redact,
+            meaning: !args.meaning.no_meaning,
+            classifier: args.meaning.classifier(),
+            redact: args.meaning.redact,
         },
     )?;
     let input = CallInput {
