@@ -387,7 +387,8 @@ fn is_phone(digits: &str, plus: bool) -> bool {
                 || (b[0] == b'1' && matches!(b[1], b'2'..=b'9'))
                 || (b[0] == b'0' && b[1] != b'0')
         }
-        12 => digits.starts_with("44") && b[2] != b'0',
+        // Behind "44", or a national number whose recogniser heard one digit too many.
+        12 => (digits.starts_with("44") && b[2] != b'0') || (b[0] == b'0' && b[1] != b'0'),
         _ => false,
     }
 }
@@ -571,7 +572,8 @@ fn lex_of(word: &str) -> Lex {
         "uno" | "una" | "one" => Digit(1),
         "dos" | "two" => Digit(2),
         "tres" | "three" => Digit(3),
-        "cuatro" | "four" => Digit(4),
+        // Whisper writes a spoken "four" at the start of a number as "for" ("for 539-1488-…").
+        "cuatro" | "four" | "for" | "fore" => Digit(4),
         "cinco" | "five" => Digit(5),
         "seis" | "six" => Digit(6),
         "siete" | "seven" => Digit(7),
@@ -1490,6 +1492,18 @@ mod tests {
                 "{phone}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_as_the_recogniser_garbles_them() {
+        // Heard on the demo night: "four five three nine …" came out as "for 539-…".
+        assert_eq!(
+            redact("the card is for 539-1488-0343-6467, okay"),
+            "the card is [CARD], okay"
+        );
+        assert_eq!(redact("my number is 077009040461"), "my number is [PHONE]");
+        kept("thanks for calling, that's for 2 weeks");
+        kept("it's 15 for 20 pounds");
     }
 
     #[test]
