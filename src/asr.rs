@@ -233,22 +233,21 @@ impl Recogniser {
                 &|start, end| speech.span_to_original(start, end),
                 duration,
             ));
-            if words.is_empty() {
-                continue;
+            for words in split_at_pauses(words) {
+                let text = join_words(&words);
+                if let Some(prev) = segments.last()
+                    && words.len() >= 3
+                    && normalize(&prev.text, None) == normalize(&text, None)
+                {
+                    continue;
+                }
+                segments.push(Segment {
+                    start: words[0].start,
+                    end: words[words.len() - 1].end,
+                    text,
+                    words,
+                });
             }
-            let text = join_words(&words);
-            if let Some(prev) = segments.last()
-                && words.len() >= 3
-                && normalize(&prev.text, None) == normalize(&text, None)
-            {
-                continue;
-            }
-            segments.push(Segment {
-                start: words[0].start,
-                end: words[words.len() - 1].end,
-                text,
-                words,
-            });
         }
         Ok(segments)
     }
@@ -363,6 +362,29 @@ fn collapse_repeats(mut words: Vec<Word>) -> Vec<Word> {
         }
     }
     words
+}
+
+/// A silence this long between two words ends an utterance.
+const PAUSE_SPLIT_S: f64 = 1.0;
+
+/// Whisper decodes the speech regions joined end to end, so one of its segments can run across the
+/// other party's turns (a whole side of a call came out as one "utterance" on the demo night). Cut
+/// where the channel's own time shows a pause: an utterance is speech without one.
+fn split_at_pauses(words: Vec<Word>) -> Vec<Vec<Word>> {
+    let mut out: Vec<Vec<Word>> = Vec::new();
+    for w in words {
+        match out.last_mut() {
+            Some(current)
+                if current
+                    .last()
+                    .is_some_and(|prev| w.start - prev.end < PAUSE_SPLIT_S) =>
+            {
+                current.push(w)
+            }
+            _ => out.push(vec![w]),
+        }
+    }
+    out
 }
 
 fn join_words(words: &[Word]) -> String {
@@ -537,5 +559,28 @@ mod tests {
         assert!(close(j.span_to_original(0.6, 1.1), (1.6, 2.0)));
         // Past the last piece: clamp to its end rather than run into silence.
         assert!(close(j.span_to_original(2.8, 9.0), (6.8, 7.0)));
+    }
+
+    #[test]
+    fn a_segment_is_cut_where_the_channel_pauses() {
+        let word = |text: &str, start: f64, end: f64| Word {
+            text: text.into(),
+            start,
+            end,
+            p: 0.9,
+        };
+        let words = vec![
+            word("Policy", 0.0, 0.4),
+            word("number?", 0.5, 0.9),
+            word("Calm", 12.0, 12.3),
+            word("down.", 12.4, 12.8),
+            word("Now.", 13.5, 13.8),
+        ];
+        let parts: Vec<String> = split_at_pauses(words)
+            .iter()
+            .map(|w| join_words(w))
+            .collect();
+        assert_eq!(parts, ["Policy number?", "Calm down. Now."]);
+        assert!(split_at_pauses(Vec::new()).is_empty());
     }
 }

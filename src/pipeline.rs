@@ -265,6 +265,11 @@ mod tests {
     }
 }
 
+/// Part of every stored result's key: raise it when a change to guion makes the same input and the
+/// same models give a different record, so that stored nights are analysed again rather than reused.
+/// 2: Whisper segments are cut at pauses.
+pub const ANALYSIS_VERSION: u32 = 2;
+
 /// How a worker analyses calls.
 #[derive(Debug, Clone)]
 pub struct AnalyserOptions {
@@ -347,7 +352,10 @@ impl Analyser {
     /// The identity of everything that shapes a record of `input`: a stored result made with the
     /// same ids can be reused as it is.
     pub fn ids(&self, is_recording: bool) -> String {
-        let mut ids = vec![format!("script={}@{}", self.script.id, self.script.version)];
+        let mut ids = vec![
+            format!("analysis={ANALYSIS_VERSION}"),
+            format!("script={}@{}", self.script.id, self.script.version),
+        ];
         if is_recording {
             ids.push(format!(
                 "asr={} beam={}",
