@@ -223,12 +223,20 @@ fn closest_phrasing<'p>(
         .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
-/// Per piece, the agent step whose phrasings come nearest to it.
-fn nearest_steps(
+/// Where a sentence's meaning is nearest: the agent step, the cosine and the phrasing.
+struct Nearest<'p> {
+    step: usize,
+    similarity: f32,
+    variant: &'p String,
+}
+
+/// Per piece, the agent step whose phrasings (in the call's language when the step has it) come
+/// nearest to it.
+fn nearest_steps<'p>(
     script: &Script,
-    semantic: &Semantic,
+    semantic: &'p Semantic,
     language: Option<&str>,
-) -> Vec<Option<usize>> {
+) -> Vec<Option<Nearest<'p>>> {
     semantic
         .piece_vectors
         .iter()
@@ -242,10 +250,15 @@ fn nearest_steps(
                 .filter_map(|(i, (_, phrasings))| {
                     let in_language =
                         language.filter(|l| phrasings.iter().any(|(pl, _, _)| pl == l));
-                    closest_phrasing(phrasings, vector, in_language).map(|(s, _)| (i, s))
+                    closest_phrasing(phrasings, vector, in_language).map(|(similarity, variant)| {
+                        Nearest {
+                            step: i,
+                            similarity,
+                            variant,
+                        }
+                    })
                 })
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i)
+                .max_by(|a, b| a.similarity.total_cmp(&b.similarity))
         })
         .collect()
 }
@@ -342,8 +355,7 @@ impl Aligner {
                     .script
                     .semantic_threshold_of(step)
                     .unwrap_or(DEFAULT_SEMANTIC_THRESHOLD) as f32;
-                let mut by_meaning =
-                    call.search_meaning(semantic, i, language, threshold, &nearest);
+                let mut by_meaning = call.search_meaning(semantic.pieces, &nearest, i, threshold);
                 by_meaning.append(&mut candidates[i]);
                 candidates[i] = by_meaning;
             }
@@ -701,32 +713,21 @@ impl<'t> CallWords<'t> {
         kept
     }
 
-    /// The agent's sentences whose meaning is close enough to one of step `step`'s phrasings, best first.
+    /// The agent's sentences nearest to step `step` and close enough to one of its phrasings, best
+    /// first. A sentence shows at most the one step it is nearest to.
     fn search_meaning(
         &self,
-        semantic: &Semantic,
+        pieces: &[Piece],
+        nearest: &[Option<Nearest>],
         step: usize,
-        language: Option<&str>,
         threshold: f32,
-        nearest: &[Option<usize>],
     ) -> Vec<Found> {
-        let Some(phrasings) = semantic.step_vectors.get(step) else {
-            return Vec::new();
-        };
-        let in_language = language.filter(|l| phrasings.iter().any(|(pl, _, _)| pl == l));
         let mut found: Vec<Found> = Vec::new();
-        for ((piece, vector), nearest) in semantic
-            .pieces
-            .iter()
-            .zip(semantic.piece_vectors)
-            .zip(nearest)
-        {
-            // A sentence shows at most the one step it is nearest to.
-            if *nearest != Some(step) {
-                continue;
-            }
-            let best = closest_phrasing(phrasings, vector, in_language);
-            let Some((similarity, variant)) = best.filter(|(s, _)| *s >= threshold) else {
+        for (piece, nearest) in pieces.iter().zip(nearest) {
+            let Some(n) = nearest
+                .as_ref()
+                .filter(|n| n.step == step && n.similarity >= threshold)
+            else {
                 continue;
             };
             let tokens: Vec<usize> = (0..self.tokens.len())
@@ -740,22 +741,14 @@ impl<'t> CallWords<'t> {
             let (Some(&first), Some(&last)) = (tokens.first(), tokens.last()) else {
                 continue;
             };
-            let p = tokens
-                .iter()
-                .map(|&i| {
-                    let t = self.tokens[i];
-                    self.display[t.utterance][t.display].p
-                })
-                .sum::<f32>()
-                / tokens.len() as f32;
             found.push(Found {
-                similarity,
+                similarity: n.similarity,
                 kind: MatchKind::Semantic,
                 passes: true,
                 position: first,
                 tokens: (first, last + 1),
-                variant: variant.clone(),
-                p,
+                variant: n.variant.clone(),
+                p: self.mean_p(&tokens),
             });
         }
         found.sort_by(|a, b| {
@@ -767,17 +760,21 @@ impl<'t> CallWords<'t> {
         found
     }
 
-    fn found(&self, hit: Hit, stream: &[usize], phrase: &Phrase) -> Found {
-        let (first, last) = (stream[hit.start], stream[hit.end - 1]);
-        let matched = &stream[hit.start..hit.end];
-        let p = matched
+    /// Mean recogniser confidence over some call tokens.
+    fn mean_p(&self, tokens: &[usize]) -> f32 {
+        tokens
             .iter()
             .map(|&i| {
                 let t = self.tokens[i];
                 self.display[t.utterance][t.display].p
             })
             .sum::<f32>()
-            / matched.len() as f32;
+            / tokens.len() as f32
+    }
+
+    fn found(&self, hit: Hit, stream: &[usize], phrase: &Phrase) -> Found {
+        let (first, last) = (stream[hit.start], stream[hit.end - 1]);
+        let p = self.mean_p(&stream[hit.start..hit.end]);
         Found {
             similarity: hit.similarity,
             kind: MatchKind::Lexical,
