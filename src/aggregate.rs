@@ -153,7 +153,9 @@ fn summarise(
             let shares: Vec<f64> = scored
                 .iter()
                 .filter_map(|r| r.tone.as_ref())
-                .filter(|t| !t.is_empty() && r_has_tones(t))
+                // A call whose agent said nothing classifiable has all-zero shares: it says
+                // nothing about tone.
+                .filter(|t| t.values().any(|s| *s > 0.0))
                 .map(|t| t.get(label).copied().unwrap_or(0.0))
                 .collect();
             (label.clone(), stats::bootstrap_mean(&shares, seed(label)))
@@ -184,11 +186,6 @@ fn summarise(
         tone,
         values: value_rates,
     }
-}
-
-/// A call whose agent said nothing classifiable has all-zero shares: it says nothing about tone.
-fn r_has_tones(t: &BTreeMap<String, f64>) -> bool {
-    t.values().any(|s| *s > 0.0)
 }
 
 /// Adherence per vendor per night, oldest night first: the trend across nights.

@@ -123,7 +123,7 @@ impl CallRecord {
                 asr: transcript
                     .model
                     .as_ref()
-                    .map(|m| format!("{}:{}", m.name, &m.sha256[..12.min(m.sha256.len())])),
+                    .map(|m| crate::models::short_id(&m.name, &m.sha256)),
                 meaning: meaning.map(|(m, _)| m.models.clone()),
             },
             redacted: false,
@@ -149,10 +149,5 @@ impl CallRecord {
             hide(&mut f.evidence.text);
         }
         self.redacted = true;
-    }
-
-    /// Agent utterances with a tone, as (label, p).
-    pub fn tones(&self) -> impl Iterator<Item = &Tone> {
-        self.utterances.iter().filter_map(|u| u.tone.as_ref())
     }
 }

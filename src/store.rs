@@ -21,6 +21,8 @@ pub enum StoreError {
     },
     #[error("{0}: no guion store here (run `guion batch … --out DIR` first)")]
     Missing(PathBuf),
+    #[error("call {call_id} was not scored: {reason}")]
+    Failed { call_id: String, reason: String },
     #[error("{path}: a stored record does not parse: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 }
@@ -263,9 +265,9 @@ impl Store {
             .map_err(self.sql())?;
         match found {
             None => Ok(None),
-            Some((status, reason, _)) if status != "ok" => Err(StoreError::Corrupt {
-                path: self.path.clone(),
-                reason: format!("call {call_id} failed: {}", reason.unwrap_or_default()),
+            Some((status, reason, _)) if status != "ok" => Err(StoreError::Failed {
+                call_id: call_id.to_string(),
+                reason: reason.unwrap_or_default(),
             }),
             Some((_, _, record)) => serde_json::from_str(record.as_deref().unwrap_or(""))
                 .map(Some)

@@ -116,7 +116,7 @@ pub fn run(
             let analyser = guard.as_mut().expect("set just above");
             let (outcome, audio_s, times, write_s) =
                 one_call(analyser, row, options, store, &first_error);
-            if matches!(outcome, CallOutcome::Failed { .. }) && analyser_poisoned(&outcome) {
+            if analyser_poisoned(&outcome) {
                 *guard = None;
             }
             drop(guard);

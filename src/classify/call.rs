@@ -178,18 +178,13 @@ impl Classifier {
         })
     }
 
-    pub fn encoder(&mut self) -> &mut Encoder {
-        &mut self.encoder
-    }
-
     pub fn tone_head_id(&self) -> &str {
         &self.tone.id
     }
 
     /// `name:sha256-prefix` of the encoder.
     pub fn encoder_id(&self) -> String {
-        let m = &self.encoder.model;
-        format!("{}:{}", m.name, &m.sha256[..12.min(m.sha256.len())])
+        models::short_id(&self.encoder.model.name, &self.encoder.model.sha256)
     }
 
     pub fn tone_labels(&self) -> &[String] {

@@ -82,10 +82,6 @@ impl ValuePrototypes {
         self.prototypes.iter().map(|p| p.id.as_str())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.prototypes.is_empty()
-    }
-
     /// Calibrated score per value, in the script's order.
     pub fn scores(&self, utterance: &Embedding, language: Option<&str>) -> Vec<f32> {
         self.prototypes

@@ -145,6 +145,11 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
+/// `name:sha256-prefix`: how results name the model that made them, short enough to read.
+pub fn short_id(name: &str, sha256: &str) -> String {
+    format!("{name}:{}", &sha256[..12.min(sha256.len())])
+}
+
 /// sha256 of bytes already in memory, as lowercase hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
