@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod record;
 pub mod redact;
 pub mod report;
+pub mod runtime;
 pub mod score;
 pub mod script;
 pub mod stats;

@@ -191,7 +191,7 @@ impl Head {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let session = super::session(path, threads)?;
+        let session = crate::runtime::session(path, threads)?;
         let metadata = session.metadata().map_err(|e| not_a_head(&e.to_string()))?;
         let kind = metadata
             .custom("guion.kind")

@@ -15,11 +15,10 @@ pub mod train;
 pub mod values;
 
 use crate::models::{self, ModelError};
+use crate::runtime::{RuntimeError, session};
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use tokenizers::Tokenizer;
 
 pub use call::{CallMeaning, Classifier, ClassifierOptions, ScriptMeaning};
@@ -37,10 +36,8 @@ const MAX_TOKENS: usize = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
-    #[error(
-        "ONNX Runtime cannot be loaded from {path}: {reason}; run scripts/setup (or `guion models install onnxruntime`)"
-    )]
-    Runtime { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Runtime(Box<RuntimeError>),
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error("{path}: {reason}")]
@@ -53,65 +50,10 @@ pub enum ClassifyError {
     Tokenize(String),
 }
 
-/// Where the runtime library is: `$ORT_DYLIB_PATH` if the user set it, else the cache.
-fn runtime_path() -> Result<PathBuf, ClassifyError> {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p));
+impl From<RuntimeError> for ClassifyError {
+    fn from(e: RuntimeError) -> Self {
+        ClassifyError::Runtime(Box::new(e))
     }
-    Ok(models::resolve("onnxruntime")?.path)
-}
-
-/// ONNX Runtime allows one environment per process; every session of every worker shares it.
-fn environment() -> Result<&'static ort::environment::Environment, ClassifyError> {
-    static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
-    let path = runtime_path()?;
-    let env = ENV.get_or_init(|| {
-        // A library that is not ONNX Runtime at all can make the loader panic instead of failing.
-        let built = std::panic::catch_unwind(|| {
-            ort::init_from(&path)
-                .map_err(|e| e.to_string())?
-                .with_name("guion")
-                .build()
-                .map_err(|e| e.to_string())
-        });
-        match built {
-            Ok(result) => result,
-            Err(_) => Err("the library could not be initialised".to_string()),
-        }
-    });
-    env.as_ref().map_err(|reason| ClassifyError::Runtime {
-        path,
-        reason: reason.clone(),
-    })
-}
-
-/// A session with one intra-op thread unless asked: workers are the parallelism, and ORT's spinning
-/// threads on a two-core machine cost more than they give.
-pub(crate) fn session(path: &Path, threads: usize) -> Result<Session, ClassifyError> {
-    let env = environment()?;
-    let load = |reason: String| ClassifyError::Load {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if !path.is_file() {
-        return Err(load("no such file".into()));
-    }
-    let option = |e: ort::Error<_>| load(e.to_string());
-    // ort's builder leaves ONNX Runtime's default optimisation level, which skips the fusions the
-    // int8 encoder relies on (without them it ran at 0.58x Python onnxruntime: scripts/bench-classify).
-    let mut builder = Session::builder(env)
-        .map_err(|e| load(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(option)?
-        .with_intra_threads(threads.max(1))
-        .map_err(option)?
-        .with_inter_threads(1)
-        .map_err(option)?
-        .with_intra_op_spinning(false)
-        .map_err(option)?;
-    builder
-        .commit_from_file(path)
-        .map_err(|e| load(e.to_string()))
 }
 
 /// Options for loading the encoder.
