@@ -13,7 +13,7 @@
 //! 3. runaway repetition (an n-gram four or more times in a row, a segment that repeats the previous one)
 //!    is cut.
 
-use crate::audio::{self, GateOptions, SAMPLE_RATE, SpeechRegion};
+use crate::audio::{GateOptions, SAMPLE_RATE, SpeechRegion};
 use crate::models::ResolvedModel;
 use crate::normalize::normalize;
 use crate::transcript::Word;
@@ -100,6 +100,10 @@ impl Recogniser {
         &self.model
     }
 
+    pub fn options(&self) -> &AsrOptions {
+        &self.opts
+    }
+
     pub fn is_multilingual(&self) -> bool {
         self.multilingual
     }
@@ -129,6 +133,7 @@ impl Recogniser {
     pub fn detect_language(
         &self,
         samples: &[f32],
+        regions: &[SpeechRegion],
         allowed: &[String],
     ) -> Result<Option<(String, f32)>, AsrError> {
         for lang in allowed {
@@ -137,8 +142,7 @@ impl Recogniser {
         if !self.multilingual {
             return Ok(Some(("en".to_string(), 1.0)));
         }
-        let regions = audio::speech_regions(samples, &self.opts.gate);
-        let speech = Joined::new(samples, &regions);
+        let speech = Joined::new(samples, regions);
         if speech.samples.is_empty() {
             return Ok(None);
         }
@@ -165,11 +169,16 @@ impl Recogniser {
             .map(|(l, p)| (l, if total > 0.0 { p / total } else { 0.0 })))
     }
 
-    /// Transcribes one channel (16 kHz mono) in `language`.
-    pub fn transcribe(&self, samples: &[f32], language: &str) -> Result<Vec<Segment>, AsrError> {
+    /// Transcribes the speech `regions` of one channel (16 kHz mono) in `language`. Only the regions
+    /// are decoded: what a speech detector (`audio::speech_regions`, or the VAD) kept.
+    pub fn transcribe(
+        &self,
+        samples: &[f32],
+        regions: &[SpeechRegion],
+        language: &str,
+    ) -> Result<Vec<Segment>, AsrError> {
         self.check_language(language)?;
-        let regions = audio::speech_regions(samples, &self.opts.gate);
-        let speech = Joined::new(samples, &regions);
+        let speech = Joined::new(samples, regions);
         if speech.samples.is_empty() {
             return Ok(Vec::new());
         }

@@ -127,18 +127,26 @@ pub fn transcribe_call_timed(
             file: file.clone(),
             reason,
         })?;
+    let gate = &recogniser.options().gate;
+    let regions: Vec<Vec<audio::SpeechRegion>> = channels
+        .iter()
+        .map(|(_, _, samples)| audio::speech_regions(samples, gate))
+        .collect();
 
     let language = match language {
         LanguageChoice::Fixed(lang) => Some(lang.clone()),
         LanguageChoice::Detect(allowed) => {
             // The agent speaks the script's language; fall back to the other side when the agent's
             // channel holds no speech at all.
-            let mut by_preference: Vec<&Channel> = channels.iter().collect();
-            by_preference.sort_by_key(|c| c.1 == Speaker::Customer);
+            let mut by_preference: Vec<(&Channel, &[audio::SpeechRegion])> = channels
+                .iter()
+                .zip(regions.iter().map(Vec::as_slice))
+                .collect();
+            by_preference.sort_by_key(|(c, _)| c.1 == Speaker::Customer);
             let mut detected = None;
-            for (_, _, samples) in by_preference {
+            for ((_, _, samples), regions) in by_preference {
                 detected = recogniser
-                    .detect_language(samples, allowed)
+                    .detect_language(samples, regions, allowed)
                     .map_err(asr_err)?;
                 if detected.is_some() {
                     break;
@@ -150,8 +158,11 @@ pub fn transcribe_call_timed(
 
     let mut utterances = Vec::new();
     if let Some(lang) = &language {
-        for (channel, speaker, samples) in &channels {
-            for seg in recogniser.transcribe(samples, lang).map_err(asr_err)? {
+        for ((channel, speaker, samples), regions) in channels.iter().zip(&regions) {
+            for seg in recogniser
+                .transcribe(samples, regions, lang)
+                .map_err(asr_err)?
+            {
                 utterances.push(Utterance {
                     speaker: *speaker,
                     channel: Some(*channel),

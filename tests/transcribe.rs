@@ -134,11 +134,13 @@ fn silence_noise_and_tones_give_no_words() {
     let r = recogniser();
     for (name, samples) in [("silence", &silence), ("hiss", &hiss), ("tone", &tone)] {
         for lang in ["es", "en"] {
-            let segments = r.transcribe(samples, lang).unwrap();
+            let regions = audio::speech_regions(samples, &r.options().gate);
+            let segments = r.transcribe(samples, &regions, lang).unwrap();
             assert!(segments.is_empty(), "{name} ({lang}) gave {segments:?}");
         }
+        let regions = audio::speech_regions(samples, &r.options().gate);
         let detected = r
-            .detect_language(samples, &["es".into(), "en".into()])
+            .detect_language(samples, &regions, &["es".into(), "en".into()])
             .unwrap();
         assert_eq!(detected, None, "{name}: no speech, no language");
     }
