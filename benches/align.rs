@@ -111,6 +111,8 @@ fn five_minute_call() -> Transcript {
             })
             .collect();
         utterances.push(Utterance {
+            voice: None,
+            language: None,
             speaker,
             channel: Some(if speaker == Speaker::Agent { 0 } else { 1 }),
             start: words.first().map(|w| w.start),
@@ -142,6 +144,8 @@ fn five_minute_call() -> Transcript {
         i += 1;
     }
     Transcript {
+        layout: None,
+        wrong_language: None,
         source: "bench".into(),
         sha256: String::new(),
         duration_s: Some(t),

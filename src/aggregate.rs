@@ -20,6 +20,8 @@ pub struct GroupSummary {
     pub sourcing: String,
     pub calls: usize,
     pub failed: usize,
+    /// Calls in a language the script does not cover: neither scored nor failed.
+    pub wrong_language: usize,
     pub adherence: Option<Estimate>,
     /// Per step of the script: the share of calls where it was done (unclear calls left out).
     pub steps: Vec<(String, Option<Estimate>)>,
@@ -108,6 +110,11 @@ fn adherence(c: &StoredCall) -> Option<f64> {
     }
 }
 
+/// Whether a stored call is in a language outside the script's: stored, but not scored.
+pub fn is_wrong_language(c: &StoredCall) -> bool {
+    matches!(&c.outcome, Outcome::Scored { record, .. } if !record.is_scored())
+}
+
 fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let mut v: Vec<&str> = items.collect();
     v.sort_unstable();
@@ -125,10 +132,11 @@ fn summarise(
     let scored: Vec<&crate::record::CallRecord> = members
         .iter()
         .filter_map(|c| match &c.outcome {
-            Outcome::Scored { record, .. } => Some(record.as_ref()),
-            Outcome::Failed { .. } => None,
+            Outcome::Scored { record, .. } if record.is_scored() => Some(record.as_ref()),
+            _ => None,
         })
         .collect();
+    let wrong_language = members.iter().filter(|c| is_wrong_language(c)).count();
     let seed = |what: &str| stats::seed_of(&format!("{name}/{what}"));
     let adherence: Vec<f64> = scored.iter().filter_map(|r| r.adherence).collect();
     let step_rates = steps
@@ -179,7 +187,8 @@ fn summarise(
         site: joined(members.iter().map(|c| c.meta.site.as_str())),
         sourcing: joined(members.iter().map(|c| c.meta.sourcing.as_str())),
         calls: members.len(),
-        failed: members.len() - scored.len(),
+        failed: members.len() - scored.len() - wrong_language,
+        wrong_language,
         adherence: stats::bootstrap_mean(&adherence, seed("adherence")),
         steps: step_rates,
         forbidden_per_100: stats::bootstrap_mean(&forbidden, seed("forbidden")),

@@ -61,6 +61,10 @@ pub struct Segment {
     pub end: f64,
     pub text: String,
     pub words: Vec<Word>,
+    /// The language it was decoded in.
+    pub language: String,
+    /// Whisper's mean token log-probability over the segment it came from (a doubt measure).
+    pub avg_logprob: f32,
 }
 
 pub struct Recogniser {
@@ -128,25 +132,16 @@ impl Recogniser {
         Ok(())
     }
 
-    /// The most likely of `allowed` in the first 30 s of speech, and its probability among them.
-    /// `None` when there is no speech to judge by.
-    pub fn detect_language(
-        &self,
-        samples: &[f32],
-        regions: &[SpeechRegion],
-        allowed: &[String],
-    ) -> Result<Option<(String, f32)>, AsrError> {
-        for lang in allowed {
-            self.check_language(lang)?;
-        }
+    /// How likely each language Whisper knows is to be the one spoken in `chunk` (its first 30 s):
+    /// `(code, p)` for every language, summing to ~1. An English-only model knows only English.
+    pub fn language_probs(&self, chunk: &Chunk) -> Result<Vec<(String, f32)>, AsrError> {
         if !self.multilingual {
-            return Ok(Some(("en".to_string(), 1.0)));
+            return Ok(vec![("en".to_string(), 1.0)]);
         }
-        let speech = Joined::new(samples, regions);
-        if speech.samples.is_empty() {
-            return Ok(None);
+        if chunk.samples.is_empty() {
+            return Ok(Vec::new());
         }
-        let first = &speech.samples[..speech.samples.len().min(30 * SAMPLE_RATE as usize)];
+        let first = &chunk.samples[..chunk.samples.len().min(30 * SAMPLE_RATE as usize)];
         let threads = self.opts.threads.max(1);
         let mut state = self.fresh_state()?;
         state
@@ -155,31 +150,38 @@ impl Recogniser {
         let (_, probs) = state
             .lang_detect(0, threads)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
-        let scored: Vec<(String, f32)> = allowed
+        Ok(probs
             .iter()
-            .filter_map(|l| {
-                let id = whisper_rs::get_lang_id(l)? as usize;
-                Some((l.clone(), probs.get(id).copied().unwrap_or(0.0)))
-            })
-            .collect();
-        let total: f32 = scored.iter().map(|(_, p)| p).sum();
-        Ok(scored
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(l, p)| (l, if total > 0.0 { p / total } else { 0.0 })))
+            .enumerate()
+            .filter_map(|(id, &p)| Some((whisper_rs::get_lang_str(id as i32)?.to_string(), p)))
+            .collect())
     }
 
-    /// Transcribes the speech `regions` of one channel (16 kHz mono) in `language`. Only the regions
-    /// are decoded: what a speech detector (`audio::speech_regions`, or the VAD) kept.
+    /// Transcribes the speech `regions` of one channel (16 kHz mono) in `language`: only the regions
+    /// are decoded (what a speech detector kept), a chunk at a time.
     pub fn transcribe(
         &self,
         samples: &[f32],
         regions: &[SpeechRegion],
         language: &str,
     ) -> Result<Vec<Segment>, AsrError> {
+        let mut segments = Vec::new();
+        for chunk in chunk_speech(samples, regions) {
+            segments.extend(self.decode(&chunk, language, None)?);
+        }
+        Ok(segments)
+    }
+
+    /// Decodes one chunk in `language`, with an optional initial prompt (words Whisper should
+    /// expect: the brand's names and the script's key words). Times are the channel's own.
+    pub fn decode(
+        &self,
+        chunk: &Chunk,
+        language: &str,
+        prompt: Option<&str>,
+    ) -> Result<Vec<Segment>, AsrError> {
         self.check_language(language)?;
-        let speech = Joined::new(samples, regions);
-        if speech.samples.is_empty() {
+        if chunk.samples.is_empty() {
             return Ok(Vec::new());
         }
         let mut params = FullParams::new(if self.opts.beam_size > 1 {
@@ -193,9 +195,12 @@ impl Recogniser {
         params.set_n_threads(self.opts.threads.max(1) as i32);
         params.set_language(Some(language));
         params.set_translate(false);
-        // Conditioning on earlier text lets one hallucination seed the next; calls are short enough
-        // that the context buys little.
+        // Conditioning on earlier text lets one hallucination seed the next; a chunk is one window,
+        // so the context buys little.
         params.set_no_context(true);
+        if let Some(prompt) = prompt.filter(|p| !p.is_empty() && !p.contains('\0')) {
+            params.set_initial_prompt(prompt);
+        }
         params.set_token_timestamps(true);
         params.set_suppress_nst(true);
         params.set_print_progress(false);
@@ -204,10 +209,9 @@ impl Recogniser {
         params.set_print_timestamps(false);
         let mut state = self.fresh_state()?;
         state
-            .full(params, &speech.samples)
+            .full(params, &chunk.samples)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
 
-        let duration = samples.len() as f64 / SAMPLE_RATE as f64;
         let mut segments: Vec<Segment> = Vec::new();
         for segment in state.as_iter() {
             let mut tokens = Vec::new();
@@ -239,8 +243,8 @@ impl Recogniser {
             }
             let words = collapse_repeats(words_from_tokens(
                 &tokens,
-                &|start, end| speech.span_to_original(start, end),
-                duration,
+                &|start, end| chunk.span_to_original(start, end),
+                chunk.end_s(),
             ));
             for words in split_at_pauses(words) {
                 let text = join_words(&words);
@@ -255,6 +259,8 @@ impl Recogniser {
                     end: words[words.len() - 1].end,
                     text,
                     words,
+                    language: language.to_string(),
+                    avg_logprob,
                 });
             }
         }
@@ -404,47 +410,152 @@ fn join_words(words: &[Word]) -> String {
         .join(" ")
 }
 
-/// The speech regions of a channel joined end to end, with the map back to the channel's own time.
-struct Joined {
-    samples: Vec<f32>,
-    /// (start in `samples`, start in the original, length), in order.
+/// The longest chunk Whisper decodes in one pass: its window is 30 s.
+const MAX_CHUNK_S: f64 = 29.0;
+
+/// Silence put between two speech regions of a chunk. Whisper ends its segments and places its
+/// timestamp tokens at pauses; without one between regions, a sentence ran on across the join and
+/// its words were timed in the wrong region (a step said at 0–2 s was quoted with words at 19 and
+/// 25 s, interleaved with the customer's).
+const JOIN_SILENCE_S: f64 = 0.3;
+
+/// Some of a channel's speech regions, joined into what Whisper decodes in one pass, with the map
+/// back to the channel's own time. Chunks never cross a region: each region is whole in one chunk.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub samples: Vec<f32>,
+    /// (start in `samples`, start in the channel, length), in order.
     pieces: Vec<(usize, usize, usize)>,
 }
 
-impl Joined {
-    fn new(samples: &[f32], regions: &[SpeechRegion]) -> Joined {
+impl Chunk {
+    /// The given regions of `samples`, joined.
+    pub fn of(samples: &[f32], regions: &[SpeechRegion]) -> Chunk {
+        let gap = (JOIN_SILENCE_S * SAMPLE_RATE as f64) as usize;
         let mut joined = Vec::new();
         let mut pieces = Vec::new();
         for r in regions {
             let (start, end) = (r.start.min(samples.len()), r.end.min(samples.len()));
             if end > start {
+                if !joined.is_empty() {
+                    joined.resize(joined.len() + gap, 0.0);
+                }
                 pieces.push((joined.len(), start, end - start));
                 joined.extend_from_slice(&samples[start..end]);
             }
         }
-        Joined {
+        Chunk {
             samples: joined,
             pieces,
         }
     }
 
-    /// Maps a word's span in the joined speech back to the channel. Whisper's token times bleed across
-    /// the joins (a word's start often lands at the end of the piece before), so the word belongs to the
-    /// piece holding its midpoint and is kept inside that piece.
+    /// The regions it holds, in the channel's samples.
+    pub fn regions(&self) -> Vec<SpeechRegion> {
+        self.pieces
+            .iter()
+            .map(|&(_, start, len)| SpeechRegion {
+                start,
+                end: start + len,
+            })
+            .collect()
+    }
+
+    /// Seconds of speech (the joins' silence left out).
+    pub fn speech_s(&self) -> f64 {
+        self.pieces.iter().map(|p| p.2).sum::<usize>() as f64 / SAMPLE_RATE as f64
+    }
+
+    pub fn start_s(&self) -> f64 {
+        self.pieces
+            .first()
+            .map_or(0.0, |p| p.1 as f64 / SAMPLE_RATE as f64)
+    }
+
+    pub fn end_s(&self) -> f64 {
+        self.pieces
+            .last()
+            .map_or(0.0, |p| (p.1 + p.2) as f64 / SAMPLE_RATE as f64)
+    }
+
+    /// Maps a word's span in the chunk back to the channel. Whisper's token times bleed across the
+    /// joins, so the word belongs to the piece nearest its midpoint and is kept inside that piece:
+    /// no word is ever timed where its channel had no speech.
     fn span_to_original(&self, start: f64, end: f64) -> (f64, f64) {
         let sr = SAMPLE_RATE as f64;
         let at = |seconds: f64| (seconds.max(0.0) * sr) as usize;
         let mid = at((start + end.max(start)) / 2.0);
-        let i = self
-            .pieces
-            .partition_point(|&(joined_start, _, _)| joined_start <= mid)
-            .saturating_sub(1);
-        let Some(&(joined_start, original_start, len)) = self.pieces.get(i) else {
+        let distance = |&(joined_start, _, len): &(usize, usize, usize)| {
+            if mid < joined_start {
+                joined_start - mid
+            } else {
+                mid.saturating_sub(joined_start + len)
+            }
+        };
+        let Some(&(joined_start, original_start, len)) =
+            self.pieces.iter().min_by_key(|p| distance(p))
+        else {
             return (start, end);
         };
         let map = |t: usize| (original_start + t.saturating_sub(joined_start).min(len)) as f64 / sr;
         (map(at(start)), map(at(end.max(start))))
     }
+}
+
+/// Cuts a long speech region into pieces of a few seconds at its quietest moments (between words,
+/// mostly), so that the language of each piece can be judged on its own: a speaker may switch
+/// language mid-turn without a pause long enough to end a region.
+pub fn split_at_quiet(samples: &[f32], region: SpeechRegion) -> Vec<SpeechRegion> {
+    const MIN_S: f64 = 2.5;
+    const MAX_S: f64 = 6.0;
+    let sr = SAMPLE_RATE as f64;
+    let frame = (0.02 * sr) as usize;
+    let (min, max) = ((MIN_S * sr) as usize, (MAX_S * sr) as usize);
+    let end = region.end.min(samples.len());
+    let mut pieces = Vec::new();
+    let mut start = region.start.min(end);
+    while end - start > max + min {
+        // The quietest 20 ms frame between MIN_S and MAX_S from the piece's start.
+        let energy = |at: usize| samples[at..at + frame].iter().map(|x| x * x).sum::<f32>();
+        let cut = (start + min..start + max)
+            .step_by(frame)
+            .min_by(|&a, &b| energy(a).total_cmp(&energy(b)))
+            .map_or(start + max, |at| at + frame / 2);
+        pieces.push(SpeechRegion { start, end: cut });
+        start = cut;
+    }
+    if end > start {
+        pieces.push(SpeechRegion { start, end });
+    }
+    pieces
+}
+
+/// Packs a channel's speech regions, in order, into chunks of at most [`MAX_CHUNK_S`] (joins
+/// included), so that each is one Whisper window and a region is never cut; a region longer than
+/// a window is a chunk of its own (Whisper moves through it by its own timestamps).
+pub fn chunk_speech(samples: &[f32], regions: &[SpeechRegion]) -> Vec<Chunk> {
+    let sr = SAMPLE_RATE as f64;
+    let max = (MAX_CHUNK_S * sr) as usize;
+    let gap = (JOIN_SILENCE_S * sr) as usize;
+    let mut groups: Vec<Vec<SpeechRegion>> = Vec::new();
+    let mut len = 0usize;
+    for r in regions
+        .iter()
+        .filter(|r| r.start < samples.len() && !r.is_empty())
+    {
+        let r_len = r.end.min(samples.len()) - r.start;
+        match groups.last_mut() {
+            Some(group) if len + gap + r_len <= max => {
+                group.push(*r);
+                len += gap + r_len;
+            }
+            _ => {
+                groups.push(vec![*r]);
+                len = r_len;
+            }
+        }
+    }
+    groups.iter().map(|g| Chunk::of(samples, g)).collect()
 }
 
 #[cfg(test)]
@@ -542,32 +653,88 @@ mod tests {
         assert_eq!(texts(&emphasis), ["sí,", "sí,", "sí,", "claro"]);
     }
 
+    fn region(start_s: f64, end_s: f64) -> SpeechRegion {
+        let sr = SAMPLE_RATE as f64;
+        SpeechRegion {
+            start: (start_s * sr) as usize,
+            end: (end_s * sr) as usize,
+        }
+    }
+
     #[test]
-    fn joined_speech_maps_back_to_channel_time() {
+    fn a_chunk_maps_back_to_channel_time_and_never_into_a_pause() {
         let samples = vec![0.0f32; 10 * SAMPLE_RATE as usize];
-        let sr = SAMPLE_RATE as usize;
-        let regions = [
-            SpeechRegion {
-                start: sr,
-                end: 2 * sr,
-            },
-            SpeechRegion {
-                start: 5 * sr,
-                end: 7 * sr,
-            },
-        ];
-        let j = Joined::new(&samples, &regions);
-        assert_eq!(j.samples.len(), 3 * sr);
+        // Speech at 1–2 s and 5–7 s: in the chunk, 0–1 s, a 0.3 s join, then 1.3–3.3 s.
+        let c = Chunk::of(&samples, &[region(1.0, 2.0), region(5.0, 7.0)]);
+        assert_eq!(c.samples.len(), (3.3 * SAMPLE_RATE as f64) as usize);
+        assert!((c.speech_s() - 3.0).abs() < 1e-9);
         let close =
             |(a, b): (f64, f64), (x, y): (f64, f64)| (a - x).abs() < 1e-3 && (b - y).abs() < 1e-3;
-        assert!(close(j.span_to_original(0.2, 0.5), (1.2, 1.5)));
-        assert!(close(j.span_to_original(1.5, 2.5), (5.5, 6.5)));
+        assert!(close(c.span_to_original(0.2, 0.5), (1.2, 1.5)));
+        assert!(close(c.span_to_original(1.8, 2.8), (5.5, 6.5)));
         // A start that bled into the piece before is pulled into the word's own piece...
-        assert!(close(j.span_to_original(0.9, 1.4), (5.0, 5.4)));
-        // ...and so is an end that ran into the next one.
-        assert!(close(j.span_to_original(0.6, 1.1), (1.6, 2.0)));
+        assert!(close(c.span_to_original(1.1, 1.7), (5.0, 5.4)));
+        // ...and so is an end that ran into the join.
+        assert!(close(c.span_to_original(0.6, 1.1), (1.6, 2.0)));
+        // A word timed inside the join belongs to the nearer piece.
+        assert!(close(c.span_to_original(1.02, 1.08), (2.0, 2.0)));
+        assert!(close(c.span_to_original(1.22, 1.28), (5.0, 5.0)));
         // Past the last piece: clamp to its end rather than run into silence.
-        assert!(close(j.span_to_original(2.8, 9.0), (6.8, 7.0)));
+        assert!(close(c.span_to_original(3.0, 9.0), (6.7, 7.0)));
+    }
+
+    #[test]
+    fn a_long_region_is_cut_at_its_quiet_moments() {
+        let sr = SAMPLE_RATE as usize;
+        // 20 s of "speech" with a silent 40 ms every 3.5 s.
+        let samples: Vec<f32> = (0..20 * sr)
+            .map(|i| {
+                let t = i % (sr * 7 / 2);
+                if t < sr * 4 / 100 { 0.0 } else { 0.3 }
+            })
+            .collect();
+        let pieces = split_at_quiet(&samples, region(0.0, 20.0));
+        assert_eq!(pieces.first().map(|p| p.start), Some(0));
+        assert_eq!(pieces.last().map(|p| p.end), Some(20 * sr));
+        for pair in pieces.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "no gap, no overlap");
+            // Each cut lands in a silent stretch.
+            let cut = pair[0].end % (sr * 7 / 2);
+            assert!(cut < sr * 4 / 100 + sr / 100, "cut at {}", pair[0].end);
+        }
+        for p in &pieces {
+            assert!(p.len() <= 9 * sr, "{p:?}");
+        }
+        // Short regions stay whole.
+        assert_eq!(
+            split_at_quiet(&samples, region(1.0, 5.0)),
+            [region(1.0, 5.0)]
+        );
+    }
+
+    #[test]
+    fn chunks_are_one_window_long_and_never_cut_a_region() {
+        let samples = vec![0.0f32; 200 * SAMPLE_RATE as usize];
+        let regions: Vec<SpeechRegion> = (0..20)
+            .map(|i| region(i as f64 * 6.0, i as f64 * 6.0 + 4.0))
+            .chain([region(130.0, 170.0), region(171.0, 172.0)])
+            .collect();
+        let chunks = chunk_speech(&samples, &regions);
+        let back: Vec<SpeechRegion> = chunks.iter().flat_map(Chunk::regions).collect();
+        assert_eq!(back, regions, "every region once, whole, in order");
+        for c in &chunks {
+            let len = c.samples.len() as f64 / SAMPLE_RATE as f64;
+            assert!(len <= MAX_CHUNK_S || c.pieces.len() == 1, "{len} s");
+        }
+        // 4 s regions with 0.3 s joins: six to a chunk; the 40 s monologue alone.
+        assert_eq!(chunks[0].regions().len(), 6);
+        assert!(chunks.iter().any(|c| c.regions() == [region(130.0, 170.0)]));
+        assert!(chunk_speech(&samples, &[]).is_empty());
+        // Regions past the end of the audio (a detector's padding) are clipped or dropped.
+        let short = vec![0.0f32; SAMPLE_RATE as usize];
+        let c = chunk_speech(&short, &[region(0.5, 2.0), region(3.0, 4.0)]);
+        assert_eq!(c.len(), 1);
+        assert!((c[0].speech_s() - 0.5).abs() < 1e-9);
     }
 
     #[test]

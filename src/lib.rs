@@ -9,6 +9,8 @@ pub mod asr;
 pub mod audio;
 pub mod batch;
 pub mod classify;
+pub mod language;
+pub mod layout;
 pub mod models;
 pub mod normalize;
 pub mod pipeline;

@@ -3,17 +3,20 @@
 //! An `Analyser` holds one worker's models, loaded once, and analyses any number of calls.
 
 use crate::align::{AlignOptions, Aligner};
-use crate::asr::{AsrError, AsrOptions, Recogniser};
-use crate::audio::{self, AudioError};
+use crate::asr::{AsrError, AsrOptions, Chunk, Recogniser, Segment, chunk_speech};
+use crate::audio::{self, AudioError, SpeechRegion};
 use crate::classify::{Classifier, ClassifierOptions, ClassifyError, ScriptMeaning};
+use crate::language::{self, CallLanguage, Heard};
+use crate::layout::{self, Layout, LayoutKind};
 use crate::models::sha256_file;
 use crate::normalize::{self, Lang};
 use crate::record::{AgentChannel, CallRecord};
 use crate::redact::Redactor;
 use crate::script::Script;
 use crate::transcript::read::{self, CsvColumns, InputFormat};
-use crate::transcript::{ModelId, Speaker, Transcript, Utterance};
+use crate::transcript::{ModelId, Speaker, Transcript, Utterance, WrongLanguage};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Instant;
@@ -25,6 +28,16 @@ pub enum ChannelLayout {
     AgentLeft,
     AgentRight,
     Mono,
+}
+
+impl ChannelLayout {
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelLayout::AgentLeft => "agent-left",
+            ChannelLayout::AgentRight => "agent-right",
+            ChannelLayout::Mono => "mono",
+        }
+    }
 }
 
 /// A language given outright, or one to detect (once per call) among those allowed.
@@ -88,31 +101,44 @@ pub enum CallError {
     Input { file: String, reason: String },
 }
 
+/// What shapes how a recording is heard, besides the models.
+#[derive(Debug, Clone)]
+pub struct HearOptions {
+    /// The agent's side when the user says; `None` measures the layout and decides from the script.
+    pub layout: Option<ChannelLayout>,
+    pub language: LanguageChoice,
+    /// Per language, the words Whisper should expect (see [`asr_prompt`]).
+    pub prompts: BTreeMap<String, String>,
+}
+
 /// Transcribes one recording. Each channel is decoded on its own (mixing an agent and a customer into
-/// one signal gives Whisper overlapping voices it cannot separate); the language is settled once per call
-/// so that the two sides, and every 30-second window, agree.
+/// one signal gives Whisper overlapping voices it cannot separate), unless the channels turn out to
+/// carry one signal; the call's language is decided from all of its speech, and each stretch is
+/// decoded in its own language when several are allowed.
 pub fn transcribe_call(
     recogniser: &Recogniser,
     path: &Path,
-    layout: Option<ChannelLayout>,
-    language: &LanguageChoice,
+    options: &HearOptions,
 ) -> Result<Transcript, CallError> {
-    transcribe_call_timed(recogniser, path, layout, language).map(|(t, _)| t)
+    transcribe_call_timed(recogniser, path, options).map(|(t, _)| t)
 }
 
 /// `transcribe_call`, also saying how long decoding took (the rest is Whisper).
 pub fn transcribe_call_timed(
     recogniser: &Recogniser,
     path: &Path,
-    layout: Option<ChannelLayout>,
-    language: &LanguageChoice,
+    options: &HearOptions,
 ) -> Result<(Transcript, f64), CallError> {
     let file = path.display().to_string();
     let asr_err = |source| CallError::Asr {
         file: file.clone(),
         source,
     };
-    if let LanguageChoice::Fixed(lang) = language {
+    let allowed = match &options.language {
+        LanguageChoice::Fixed(lang) => vec![lang.clone()],
+        LanguageChoice::Detect(allowed) => allowed.clone(),
+    };
+    for lang in &allowed {
         recogniser.check_language(lang).map_err(asr_err)?;
     }
     let sha256 = sha256_file(path).map_err(|source| CallError::Io {
@@ -122,58 +148,100 @@ pub fn transcribe_call_timed(
     let decoding = Instant::now();
     let decoded = audio::decode_file(path)?;
     let decode_s = decoding.elapsed().as_secs_f64();
-    let channels =
-        assign_speakers(&decoded.channels, layout).map_err(|reason| CallError::Layout {
-            file: file.clone(),
-            reason,
+    let found = layout::detect(&decoded.channels);
+    let (channels, found) =
+        assign_speakers(&decoded.channels, options.layout, found).map_err(|reason| {
+            CallError::Layout {
+                file: file.clone(),
+                reason,
+            }
         })?;
+
     let gate = &recogniser.options().gate;
-    let regions: Vec<Vec<audio::SpeechRegion>> = channels
+    let chunks: Vec<Vec<Chunk>> = channels
         .iter()
-        .map(|(_, _, samples)| audio::speech_regions(samples, gate))
+        .map(|(_, _, samples)| chunk_speech(samples, &audio::speech_regions(samples, gate)))
         .collect();
 
-    let language = match language {
-        LanguageChoice::Fixed(lang) => Some(lang.clone()),
-        LanguageChoice::Detect(allowed) => {
-            // The agent speaks the script's language; fall back to the other side when the agent's
-            // channel holds no speech at all.
-            let mut by_preference: Vec<(&Channel, &[audio::SpeechRegion])> = channels
-                .iter()
-                .zip(regions.iter().map(Vec::as_slice))
-                .collect();
-            by_preference.sort_by_key(|(c, _)| c.1 == Speaker::Customer);
-            let mut detected = None;
-            for ((_, _, samples), regions) in by_preference {
-                detected = recogniser
-                    .detect_language(samples, regions, allowed)
-                    .map_err(asr_err)?;
-                if detected.is_some() {
-                    break;
-                }
-            }
-            detected.map(|(lang, _)| lang)
+    // The language of every chunk with enough speech when several languages are allowed (each
+    // stretch is decoded in its own); otherwise only the first minute of speech, enough to tell a
+    // call in another language.
+    let mut heard: Vec<Vec<Option<Heard>>> = chunks.iter().map(|c| vec![None; c.len()]).collect();
+    let mut judged_s = 0.0;
+    for (i, j) in chunk_order(&chunks, &channels) {
+        let chunk = &chunks[i][j];
+        if allowed.len() < 2 && judged_s >= LANGUAGE_SAMPLE_S {
+            break;
         }
-    };
+        let probs = recogniser.language_probs(chunk).map_err(asr_err)?;
+        tracing::debug!(
+            channel = i,
+            start = chunk.start_s(),
+            end = chunk.end_s(),
+            regions = chunk.regions().len(),
+            top = ?top_languages(&probs),
+            "language of a chunk"
+        );
+        judged_s += chunk.speech_s();
+        heard[i][j] = Some(Heard {
+            speech_s: chunk.speech_s(),
+            probs,
+        });
+    }
+    let all_heard: Vec<Heard> = heard.iter().flatten().flatten().cloned().collect();
+    let call_language = language::call_language(&all_heard, &allowed);
 
     let mut utterances = Vec::new();
-    if let Some(lang) = &language {
-        for ((channel, speaker, samples), regions) in channels.iter().zip(&regions) {
-            for seg in recogniser
-                .transcribe(samples, regions, lang)
-                .map_err(asr_err)?
-            {
-                utterances.push(Utterance {
-                    speaker: *speaker,
-                    channel: Some(*channel),
-                    start: Some(seg.start),
-                    end: Some(seg.end),
-                    text: seg.text,
-                    words: seg.words,
-                });
-            }
+    let mut wrong_language = None;
+    let language = match call_language {
+        CallLanguage::NoSpeech => None,
+        CallLanguage::Wrong {
+            found,
+            p,
+            allowed_p,
+        } => {
+            // Not decoded: Whisper forced into a language the speech is not in writes fluent
+            // inventions, and loops (73 s of Hungarian took 8 CPU-minutes).
+            wrong_language = Some(WrongLanguage {
+                found: found.clone(),
+                p,
+                allowed: allowed.clone(),
+                allowed_p,
+            });
+            Some(found)
         }
-    }
+        CallLanguage::Allowed(main) => {
+            for (((channel, speaker, samples), chunks), heard) in
+                channels.iter().zip(&chunks).zip(&heard)
+            {
+                for (chunk, heard) in chunks.iter().zip(heard) {
+                    let segments = decode_stretches(
+                        recogniser,
+                        samples,
+                        chunk,
+                        heard.as_ref(),
+                        &allowed,
+                        &main,
+                        &options.prompts,
+                    )
+                    .map_err(asr_err)?;
+                    for seg in segments {
+                        utterances.push(Utterance {
+                            speaker: *speaker,
+                            channel: Some(*channel),
+                            start: Some(seg.start),
+                            end: Some(seg.end),
+                            voice: None,
+                            language: (seg.language != main).then_some(seg.language),
+                            text: seg.text,
+                            words: seg.words,
+                        });
+                    }
+                }
+            }
+            Some(main)
+        }
+    };
     utterances.sort_by(|a, b| {
         a.start
             .unwrap_or(0.0)
@@ -187,6 +255,8 @@ pub fn transcribe_call_timed(
         sha256,
         duration_s: Some(decoded.duration_s),
         language,
+        wrong_language,
+        layout: Some(found),
         model: Some(ModelId {
             name: model.name.clone(),
             sha256: model.sha256.clone(),
@@ -196,40 +266,163 @@ pub fn transcribe_call_timed(
     Ok((transcript, decode_s))
 }
 
+/// The three most likely languages, for the debug log.
+fn top_languages(probs: &[(String, f32)]) -> Vec<(String, f32)> {
+    let mut top = probs.to_vec();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top.truncate(3);
+    top
+}
+
+/// Speech judged for the call's language when only one language is allowed: enough to tell a call
+/// in another language, without a detector pass over every chunk.
+const LANGUAGE_SAMPLE_S: f64 = 60.0;
+
+/// Chunks in the order their language is judged: the agent's side first (the agent speaks the
+/// script's language), then by time.
+fn chunk_order(chunks: &[Vec<Chunk>], channels: &[Channel]) -> Vec<(usize, usize)> {
+    let mut order: Vec<(usize, usize)> = chunks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| (0..c.len()).map(move |j| (i, j)))
+        .collect();
+    order.sort_by(|&(i, j), &(k, l)| {
+        (channels[i].1 == Speaker::Customer)
+            .cmp(&(channels[k].1 == Speaker::Customer))
+            .then(chunks[i][j].start_s().total_cmp(&chunks[k][l].start_s()))
+    });
+    order
+}
+
+/// Decodes one chunk in its language; a chunk that may mix two allowed languages is judged region
+/// by region, and runs of regions in one language are decoded together, each in its own.
+fn decode_stretches(
+    recogniser: &Recogniser,
+    samples: &[f32],
+    chunk: &Chunk,
+    heard: Option<&Heard>,
+    allowed: &[String],
+    main: &str,
+    prompts: &BTreeMap<String, String>,
+) -> Result<Vec<Segment>, AsrError> {
+    let prompt = |lang: &str| prompts.get(lang).map(String::as_str);
+    let Some(heard) = heard else {
+        return recogniser.decode(chunk, main, prompt(main));
+    };
+    let lang = language::stretch_language(heard, allowed, main);
+    if !language::may_mix(heard, allowed) {
+        return recogniser.decode(chunk, &lang, prompt(&lang));
+    }
+    let pieces: Vec<SpeechRegion> = chunk
+        .regions()
+        .into_iter()
+        .flat_map(|r| crate::asr::split_at_quiet(samples, r))
+        .collect();
+    let mut langs = Vec::with_capacity(pieces.len());
+    for piece in &pieces {
+        let alone = Chunk::of(samples, std::slice::from_ref(piece));
+        if alone.speech_s() < language::MIN_EVIDENCE_S {
+            langs.push(None);
+            continue;
+        }
+        let probs = recogniser.language_probs(&alone)?;
+        tracing::debug!(
+            start = alone.start_s(),
+            end = alone.end_s(),
+            top = ?top_languages(&probs),
+            "language of a piece"
+        );
+        let heard = Heard {
+            speech_s: alone.speech_s(),
+            probs,
+        };
+        langs.push(language::clear_language(&heard, allowed));
+    }
+    let runs = language::runs(&langs, &lang)
+        .into_iter()
+        .map(|(run_lang, from, to)| (run_lang, pieces[from..to].to_vec()));
+    let mut segments = Vec::new();
+    for (run_lang, run) in runs {
+        segments.extend(recogniser.decode(
+            &Chunk::of(samples, &run),
+            &run_lang,
+            prompt(&run_lang),
+        )?);
+    }
+    Ok(segments)
+}
+
 /// (channel number, speaker, samples) for each channel to transcribe.
 type Channel<'a> = (u32, Speaker, std::borrow::Cow<'a, [f32]>);
 
+/// The channels to transcribe and who is on each, from the layout found and the one given. A
+/// recording whose channels carry one signal (or one of whose channels is silent) is heard once,
+/// whatever `--channels` says: transcribing one signal as two parties writes every sentence twice.
 fn assign_speakers(
     channels: &[Vec<f32>],
-    layout: Option<ChannelLayout>,
-) -> Result<Vec<Channel<'_>>, String> {
+    given: Option<ChannelLayout>,
+    found: Layout,
+) -> Result<(Vec<Channel<'_>>, Layout), String> {
     use std::borrow::Cow::{Borrowed, Owned};
-    let layout = layout.unwrap_or(if channels.len() == 2 {
-        ChannelLayout::AgentLeft
-    } else {
-        ChannelLayout::Mono
-    });
-    match (layout, channels) {
-        (ChannelLayout::Mono, [only]) => Ok(vec![(0, Speaker::Unknown, Borrowed(only.as_slice()))]),
-        (ChannelLayout::Mono, [_, _]) => {
-            Ok(vec![(0, Speaker::Unknown, Owned(audio::downmix(channels)))])
-        }
-        (ChannelLayout::AgentLeft, [left, right]) => Ok(vec![
-            (0, Speaker::Agent, Borrowed(left.as_slice())),
-            (1, Speaker::Customer, Borrowed(right.as_slice())),
-        ]),
-        (ChannelLayout::AgentRight, [left, right]) => Ok(vec![
-            (0, Speaker::Customer, Borrowed(left.as_slice())),
-            (1, Speaker::Agent, Borrowed(right.as_slice())),
-        ]),
-        (ChannelLayout::AgentLeft | ChannelLayout::AgentRight, [_]) => Err(
-            "--channels agent-left/agent-right needs a stereo recording, and this one is mono"
-                .into(),
-        ),
-        (_, many) => Err(format!(
+    if channels.len() > 2 {
+        return Err(format!(
             "{} channels: guion reads mono recordings and stereo calls (agent on one side, customer on the other)",
-            many.len()
+            channels.len()
+        ));
+    }
+    let one = |c: u32| {
+        vec![(
+            c,
+            Speaker::Unknown,
+            Borrowed(channels[c as usize].as_slice()),
+        )]
+    };
+    match (found.kind, found.channel, given) {
+        (LayoutKind::Mono, _, Some(ChannelLayout::AgentLeft | ChannelLayout::AgentRight))
+            if channels.len() == 1 =>
+        {
+            Err(
+                "--channels agent-left/agent-right needs a stereo recording, and this one is mono"
+                    .into(),
+            )
+        }
+        (LayoutKind::Mono | LayoutKind::DualMono, Some(c), given) => {
+            let mut found = found;
+            if let Some(g @ (ChannelLayout::AgentLeft | ChannelLayout::AgentRight)) = given {
+                found.decided_by = format!(
+                    "{}; --channels {} set aside: one signal is transcribed once",
+                    found.decided_by,
+                    g.label()
+                );
+            }
+            Ok((one(c), found))
+        }
+        (_, _, Some(ChannelLayout::Mono)) => Ok((
+            vec![(0, Speaker::Unknown, Owned(audio::downmix(channels)))],
+            Layout {
+                kind: LayoutKind::Mono,
+                decided_by: format!("given (--channels mono); {}", found.decided_by),
+                channel: None,
+            },
         )),
+        (_, _, given) => {
+            let (agent, customer) = match given {
+                Some(ChannelLayout::AgentRight) => (1, 0),
+                _ => (0, 1),
+            };
+            let mut speakers = vec![
+                (0, Speaker::Unknown, Borrowed(channels[0].as_slice())),
+                (1, Speaker::Unknown, Borrowed(channels[1].as_slice())),
+            ];
+            speakers[agent].1 = Speaker::Agent;
+            speakers[customer].1 = Speaker::Customer;
+            let mut found = found;
+            if let Some(g) = given {
+                found.decided_by =
+                    format!("{}; given (--channels {})", found.decided_by, g.label());
+            }
+            Ok((speakers, found))
+        }
     }
 }
 
@@ -252,27 +445,59 @@ mod tests {
         assert!("".parse::<LanguageChoice>().is_err());
     }
 
+    fn speakers(channels: &[Vec<f32>], given: Option<ChannelLayout>) -> Vec<(u32, Speaker)> {
+        let (ch, _) = assign_speakers(channels, given, layout::detect(channels)).unwrap();
+        ch.iter().map(|c| (c.0, c.1)).collect()
+    }
+
     #[test]
     fn stereo_defaults_to_agent_left_and_layouts_are_checked() {
-        let stereo = vec![vec![0.1f32; 4], vec![0.2f32; 4]];
-        let ch = assign_speakers(&stereo, None).unwrap();
-        assert_eq!((ch[0].0, ch[0].1), (0, Speaker::Agent));
-        assert_eq!((ch[1].0, ch[1].1), (1, Speaker::Customer));
-        let ch = assign_speakers(&stereo, Some(ChannelLayout::AgentRight)).unwrap();
-        assert_eq!((ch[1].0, ch[1].1), (1, Speaker::Agent));
-        let ch = assign_speakers(&stereo, Some(ChannelLayout::Mono)).unwrap();
-        assert_eq!(ch.len(), 1);
-        assert_eq!(ch[0].1, Speaker::Unknown);
+        let left: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin()).collect();
+        let right: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.0171).cos()).collect();
+        let stereo = vec![left.clone(), right];
+        assert_eq!(
+            speakers(&stereo, None),
+            [(0, Speaker::Agent), (1, Speaker::Customer)]
+        );
+        assert_eq!(
+            speakers(&stereo, Some(ChannelLayout::AgentRight)),
+            [(0, Speaker::Customer), (1, Speaker::Agent)]
+        );
+        assert_eq!(
+            speakers(&stereo, Some(ChannelLayout::Mono)),
+            [(0, Speaker::Unknown)]
+        );
 
-        let mono = vec![vec![0.1f32; 4]];
-        assert_eq!(assign_speakers(&mono, None).unwrap()[0].1, Speaker::Unknown);
-        assert!(assign_speakers(&mono, Some(ChannelLayout::AgentLeft)).is_err());
-        let three = vec![vec![0.0f32; 4]; 3];
+        let mono = vec![left.clone()];
+        assert_eq!(speakers(&mono, None), [(0, Speaker::Unknown)]);
         assert!(
-            assign_speakers(&three, None)
+            assign_speakers(&mono, Some(ChannelLayout::AgentLeft), layout::detect(&mono)).is_err()
+        );
+        let three = vec![left; 3];
+        assert!(
+            assign_speakers(&three, None, layout::detect(&three))
                 .unwrap_err()
                 .contains("3 channels")
         );
+    }
+
+    #[test]
+    fn one_signal_on_two_channels_is_heard_once_whatever_the_flag_says() {
+        let voice: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin()).collect();
+        let dual = vec![voice.clone(), voice.clone()];
+        assert_eq!(speakers(&dual, None), [(0, Speaker::Unknown)]);
+        let (ch, found) =
+            assign_speakers(&dual, Some(ChannelLayout::AgentLeft), layout::detect(&dual)).unwrap();
+        assert_eq!(ch.len(), 1);
+        assert_eq!(found.kind, LayoutKind::DualMono);
+        assert!(
+            found.decided_by.contains("set aside"),
+            "{}",
+            found.decided_by
+        );
+        // The right channel silent: the left holds both parties.
+        let half = vec![voice.clone(), vec![0.0; voice.len()]];
+        assert_eq!(speakers(&half, None), [(0, Speaker::Unknown)]);
     }
 }
 
@@ -335,6 +560,8 @@ pub struct Analyser {
     aligner: Aligner,
     options: AnalyserOptions,
     recogniser: Option<Recogniser>,
+    /// The script's words per language, for Whisper's initial prompt.
+    prompts: BTreeMap<String, String>,
     meaning: Option<(Classifier, ScriptMeaning)>,
     redactor: Option<Redactor>,
 }
@@ -354,6 +581,7 @@ impl Analyser {
             script: script.clone(),
             aligner: Aligner::new(script, AlignOptions::default()),
             redactor: options.redact.then(Redactor::new),
+            prompts: asr_prompts(script),
             options,
             recogniser: None,
             meaning,
@@ -408,6 +636,16 @@ impl Analyser {
             agent = Some(decide_agent_channel(&self.aligner, &mut transcript));
         }
 
+        if transcript.wrong_language.is_some() {
+            // Not scored: steps, tone and values mean nothing in a language the script does not
+            // cover. The record says which language was heard.
+            let empty = crate::align::Alignment {
+                steps: Vec::new(),
+                forbidden: Vec::new(),
+            };
+            let record = CallRecord::build(&transcript, &self.script, empty, None, agent);
+            return Ok((record, times));
+        }
         let started = Instant::now();
         let meaning = match &mut self.meaning {
             Some((classifier, prepared)) => {
@@ -472,9 +710,16 @@ impl Analyser {
             self.recogniser = Some(recogniser);
         }
         let recogniser = self.recogniser.as_ref().expect("loaded just above");
-        let (t, decode_s) =
-            transcribe_call_timed(recogniser, &input.path, input.channels, &language)?;
-        let stereo = t.utterances.iter().any(|u| u.channel == Some(1));
+        let options = HearOptions {
+            layout: input.channels,
+            language,
+            prompts: self.prompts.clone(),
+        };
+        let (t, decode_s) = transcribe_call_timed(recogniser, &input.path, &options)?;
+        let stereo = t
+            .layout
+            .as_ref()
+            .is_some_and(|l| l.kind == LayoutKind::Stereo);
         let fixed = |channel| {
             Some(AgentChannel {
                 channel,
@@ -496,6 +741,67 @@ impl Analyser {
         };
         Ok((t, agent, decode_s))
     }
+}
+
+/// The words of a script that Whisper should expect, per language: brand and product names (runs
+/// of capitalised words inside a phrasing) and the longer words of the agent's steps, as a comma
+/// list. Only steps: a forbidden phrase in the prompt would make Whisper readier to hear it.
+pub fn asr_prompts(script: &Script) -> BTreeMap<String, String> {
+    const MAX_TERMS: usize = 40;
+    const MIN_LETTERS: usize = 7;
+    let mut prompts = BTreeMap::new();
+    for lang in &script.languages {
+        let mut terms: Vec<String> = Vec::new();
+        let add = |term: String, terms: &mut Vec<String>| {
+            let key = normalize::normalize(&term, None);
+            if !key.is_empty()
+                && terms.len() < MAX_TERMS
+                && !terms.iter().any(|t| normalize::normalize(t, None) == key)
+            {
+                terms.push(term);
+            }
+        };
+        let phrasings = script
+            .steps
+            .iter()
+            .filter(|s| s.role == crate::script::Role::Agent)
+            .filter_map(|s| s.variants.get(lang))
+            .flatten();
+        // Names first: they are what Whisper gets wrong ("Acme Seguros" heard as "a que se muros").
+        for phrasing in phrasings.clone() {
+            let words: Vec<&str> = phrasing
+                .split(|c: char| c.is_whitespace() || ",.;:¿?¡!\"()".contains(c))
+                .filter(|w| !w.is_empty())
+                .collect();
+            let mut name: Vec<&str> = Vec::new();
+            for (i, w) in words.iter().enumerate() {
+                let capital =
+                    !w.starts_with('{') && w.chars().next().is_some_and(char::is_uppercase);
+                if capital && i > 0 {
+                    name.push(w);
+                } else if !name.is_empty() {
+                    add(name.join(" "), &mut terms);
+                    name.clear();
+                }
+            }
+            if !name.is_empty() {
+                add(name.join(" "), &mut terms);
+            }
+        }
+        for phrasing in phrasings {
+            for w in phrasing.split(|c: char| !c.is_alphanumeric() && c != '{' && c != '}') {
+                if !w.starts_with('{')
+                    && w.chars().filter(|c| c.is_alphabetic()).count() >= MIN_LETTERS
+                {
+                    add(w.to_lowercase(), &mut terms);
+                }
+            }
+        }
+        if !terms.is_empty() {
+            prompts.insert(lang.clone(), terms.join(", ") + ".");
+        }
+    }
+    prompts
 }
 
 /// A text transcript's language, when it does not say: the script's only language, or the one its

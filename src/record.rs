@@ -7,7 +7,7 @@ use crate::classify::call::{MeaningModels, Tone, ValueScore};
 use crate::redact::Redactor;
 use crate::score::{self, CallScore, Metrics, ValueCoverage};
 use crate::script::Script;
-use crate::transcript::{Speaker, Transcript};
+use crate::transcript::{Layout, Speaker, Transcript, WrongLanguage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,6 +25,13 @@ pub struct CallRecord {
     pub forbidden: Vec<ForbiddenHit>,
     pub metrics: Metrics,
     pub agent_channel: Option<AgentChannel>,
+    /// What the recording's channels were found to be, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
+    /// Set when the call is in a language outside the allowed ones: it is not scored (no adherence,
+    /// no steps) and the rollups count it apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_language: Option<WrongLanguage>,
     pub utterances: Vec<UtteranceRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tone: Option<BTreeMap<String, f64>>,
@@ -112,6 +119,8 @@ impl CallRecord {
             steps: alignment.steps,
             forbidden: alignment.forbidden,
             agent_channel,
+            layout: transcript.layout.clone(),
+            wrong_language: transcript.wrong_language.clone(),
             utterances,
             tone: meaning.map(|(m, labels)| {
                 score::tone_shares(labels, &m.utterances)
@@ -128,6 +137,11 @@ impl CallRecord {
             },
             redacted: false,
         }
+    }
+
+    /// Whether the call was scored: false for a call in a language the script does not cover.
+    pub fn is_scored(&self) -> bool {
+        self.wrong_language.is_none()
     }
 
     /// Hides PII in every text the record carries: utterances, evidence and closest words.

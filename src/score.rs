@@ -205,6 +205,8 @@ mod tests {
 
     fn u(speaker: Speaker, channel: u32, start: f64, end: f64) -> Utterance {
         Utterance {
+            voice: None,
+            language: None,
             speaker,
             channel: Some(channel),
             start: Some(start),
@@ -216,6 +218,8 @@ mod tests {
 
     fn transcript(utterances: Vec<Utterance>) -> Transcript {
         Transcript {
+            layout: None,
+            wrong_language: None,
             source: "c".into(),
             sha256: String::new(),
             duration_s: Some(100.0),

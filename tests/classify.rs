@@ -207,6 +207,8 @@ fn empty_and_foreign_utterances_do_not_break_a_call() {
     let (script, _) = Script::load(&root().join(ACME)).unwrap();
     let prepared = classifier.prepare(&script).unwrap();
     let utterance = |speaker, text: &str| Utterance {
+        voice: None,
+        language: None,
         speaker,
         channel: None,
         start: None,
@@ -215,6 +217,8 @@ fn empty_and_foreign_utterances_do_not_break_a_call() {
         words: Vec::new(),
     };
     let transcript = Transcript {
+        layout: None,
+        wrong_language: None,
         source: "hostile".into(),
         sha256: String::new(),
         duration_s: None,
@@ -372,12 +376,16 @@ fn matching_by_meaning_on_held_out_sentences() {
             (&row[0], &row[1], &row[2], &row[3], &row[4]);
         let k = scripts.iter().position(|(n, _)| *n == script_name).unwrap();
         let transcript = Transcript {
+            layout: None,
+            wrong_language: None,
             source: "sentence".into(),
             sha256: String::new(),
             duration_s: None,
             language: Some(language.into()),
             model: None,
             utterances: vec![Utterance {
+                voice: None,
+                language: None,
                 speaker: Speaker::Agent,
                 channel: None,
                 start: None,

@@ -89,6 +89,8 @@ fn said(speaker: Speaker, start: f64, text: &str, p: f32) -> Utterance {
         })
         .collect();
     Utterance {
+        voice: None,
+        language: None,
         speaker,
         channel: Some(if speaker == Speaker::Customer { 1 } else { 0 }),
         start: Some(start),
@@ -100,6 +102,8 @@ fn said(speaker: Speaker, start: f64, text: &str, p: f32) -> Utterance {
 
 fn call(utterances: Vec<Utterance>, duration: f64) -> Transcript {
     Transcript {
+        layout: None,
+        wrong_language: None,
         source: "call.wav".into(),
         sha256: String::new(),
         duration_s: Some(duration),

@@ -37,6 +37,10 @@ pub enum CallOutcome {
     Scored {
         adherence: Option<f64>,
     },
+    /// Stored, but not scored: the speech is in a language outside the allowed ones.
+    WrongLanguage {
+        found: String,
+    },
     /// Found in the store from an earlier run.
     Reused,
     Failed {
@@ -123,7 +127,7 @@ pub fn run(
             {
                 let mut s = summary.lock().unwrap_or_else(|e| e.into_inner());
                 match &outcome {
-                    CallOutcome::Scored { .. } => s.scored += 1,
+                    CallOutcome::Scored { .. } | CallOutcome::WrongLanguage { .. } => s.scored += 1,
                     CallOutcome::Reused => s.reused += 1,
                     CallOutcome::Failed { .. } => s.failed += 1,
                 }
@@ -269,7 +273,12 @@ fn one_call(
             let audio_s = record.duration_s.unwrap_or(0.0);
             let adherence = record.adherence;
             (
-                CallOutcome::Scored { adherence },
+                match &record.wrong_language {
+                    Some(w) => CallOutcome::WrongLanguage {
+                        found: w.found.clone(),
+                    },
+                    None => CallOutcome::Scored { adherence },
+                },
                 Outcome::Scored {
                     record: Box::new(record),
                     times,

@@ -34,21 +34,23 @@ use std::time::Instant;
 ///
 /// After the run, DIR gets (regenerated from the store):
 ///   calls.csv         one row per call of every night: night, call_id, agent_id, vendor, site,
-///                     sourcing, language, started_at, status (scored|failed), reason, duration_s,
+///                     sourcing, language, started_at, status (scored|failed|wrong_language), reason, duration_s,
 ///                     adherence, steps_done, steps_required, forbidden, tone_<label> shares,
 ///                     values_shown, models
 ///   steps.csv         call × step: night, call_id, step, status, similarity, match, start, end, evidence
 ///   utterances.jsonl  {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
 ///   agents.csv        this night per agent; vendors.csv per vendor; sourcing.csv in-house vs
 ///                     outsourced and their adherence gap. Columns: name, vendor, site, sourcing, calls,
-///                     failed, then value, _low and _high (95 % interval) of adherence,
+///                     failed, wrong_language, then value, _low and _high (95 % interval) of adherence,
 ///                     forbidden_per_100, done_<step> (completion rate), tone_<label> (mean share),
 ///                     value_<id> (share of calls where the value showed). Wilson intervals for rates,
 ///                     bootstrap over calls (2,000 resamples, seeded) for means.
 /// `guion report DIR` turns the store into one HTML page; `guion call CALL_ID --from DIR` opens a call.
 ///
 /// PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) is redacted from every text stored or
-/// written unless --no-redact. Exit status: 0 every call scored; 1 some calls failed or some manifest
+/// written unless --no-redact. A call whose speech is clearly in a language outside the script's
+/// (or --language's) is stored as wrong_language with the language heard: not scored, counted apart.
+/// Exit status: 0 every call scored; 1 some calls failed, were in another language, or some manifest
 /// rows were bad; 2 nothing could be done.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -157,22 +159,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let rollup = aggregate::rollup(&tonight);
     csv_out::write_all(&args.out, &all, &rollup, args.csv_locale)
         .with_context(|| format!("cannot write the results into {}", args.out.display()))?;
-    print_summary(&summary, &args, bad_rows.len());
-    Ok(if summary.failed > 0 || !bad_rows.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let wrong_language = tonight
+        .iter()
+        .filter(|c| aggregate::is_wrong_language(c))
+        .count();
+    print_summary(&summary, &args, bad_rows.len(), wrong_language);
+    Ok(
+        if summary.failed > 0 || wrong_language > 0 || !bad_rows.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
-fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize) {
+fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize, wrong_language: usize) {
     let minutes = s.wall_s / 60.0;
     eprintln!(
-        "batch: {} calls: {} scored, {} already in the store, {} failed{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
+        "batch: {} calls: {} analysed, {} already in the store, {} failed, {} in another language{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
         s.calls,
         s.scored,
         s.reused,
         s.failed,
+        wrong_language,
         if bad_rows > 0 {
             format!("; {bad_rows} manifest row(s) skipped")
         } else {
@@ -261,6 +270,11 @@ impl Display {
                 "scored, adherence {}",
                 adherence.map_or("n/a".into(), |a| format!("{:.0}%", a * 100.0))
             ),
+            CallOutcome::WrongLanguage { found } => {
+                format!(
+                    "NOT SCORED: the speech is in '{found}', a language the script does not cover"
+                )
+            }
             CallOutcome::Reused => "already in the store".into(),
             CallOutcome::Failed { reason } => format!("FAILED: {reason}"),
         };
@@ -271,12 +285,18 @@ impl Display {
                     audio_s / 3600.0
                 ));
                 bar.inc(1);
-                if matches!(p.outcome, CallOutcome::Failed { .. }) {
+                if matches!(
+                    p.outcome,
+                    CallOutcome::Failed { .. } | CallOutcome::WrongLanguage { .. }
+                ) {
                     bar.println(format!("{}: {what}", p.call_id));
                 }
             }
             None if self.quiet => {
-                if matches!(p.outcome, CallOutcome::Failed { .. }) {
+                if matches!(
+                    p.outcome,
+                    CallOutcome::Failed { .. } | CallOutcome::WrongLanguage { .. }
+                ) {
                     eprintln!("batch: {}: {what}", p.call_id);
                 }
             }

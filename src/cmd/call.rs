@@ -103,7 +103,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         print_view(&mut out, &record)?;
     }
-    Ok(ExitCode::SUCCESS)
+    // A call in a language the script does not cover was not scored: say so to scripts too.
+    Ok(if record.is_scored() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn analyse(args: &Args) -> Result<CallRecord> {
@@ -181,6 +186,25 @@ fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
         printable(&view.call),
         view.language.as_deref().unwrap_or("language unknown")
     )?;
+    if let Some(l) = &view.layout {
+        writeln!(
+            out,
+            "{BOLD}audio{BOLD:#}   {} ({})",
+            l.kind.label(),
+            printable(&l.decided_by)
+        )?;
+    }
+    if let Some(w) = &view.wrong_language {
+        writeln!(
+            out,
+            "{BOLD}NOT SCORED{BOLD:#}  the speech is in '{}' (p {:.2}); the script covers {} (p {:.2} together)",
+            w.found,
+            w.p,
+            w.allowed.join(", "),
+            w.allowed_p
+        )?;
+        return Ok(());
+    }
     if let Some(a) = &view.agent_channel {
         let how = match (a.decided_by.as_str(), a.confidence) {
             ("script", Some(c)) => format!("matched to the script, confidence {:.0}%", c * 100.0),

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use guion::asr::{AsrOptions, Recogniser};
 use guion::models;
-use guion::pipeline::{self, ChannelLayout, LanguageChoice};
+use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice};
 use guion::transcript::Format;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,19 +83,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
 
+    let hear = HearOptions {
+        layout: args.channels,
+        language: args.language.clone(),
+        prompts: Default::default(),
+    };
     let mut failed = 0usize;
     let several = args.files.len() > 1;
     for path in &args.files {
         let started = Instant::now();
-        let transcript =
-            match pipeline::transcribe_call(&recogniser, path, args.channels, &args.language) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("guion: {e}");
-                    failed += 1;
-                    continue;
-                }
-            };
+        let transcript = match pipeline::transcribe_call(&recogniser, path, &hear) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("guion: {e}");
+                failed += 1;
+                continue;
+            }
+        };
         for &format in &args.format {
             match &args.out {
                 Some(dir) => {
@@ -112,11 +116,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 }
             }
         }
+        if let Some(wrong) = &transcript.wrong_language {
+            eprintln!(
+                "guion: {}: the speech is in '{}' (p {:.2}), not in {} (p {:.2} together): not transcribed",
+                path.display(),
+                wrong.found,
+                wrong.p,
+                wrong.allowed.join(", "),
+                wrong.allowed_p
+            );
+            failed += 1;
+        }
         if !args.quiet {
             let secs = started.elapsed().as_secs_f64();
             let audio = transcript.duration_s.unwrap_or(0.0);
+            let layout = transcript.layout.as_ref().map_or("", |l| l.kind.label());
             eprintln!(
-                "{}: {:.1} s of audio, language {}, {} utterances, {:.1} s ({:.1}× real time)",
+                "{}: {:.1} s of audio, {layout}, language {}, {} utterances, {:.1} s ({:.1}× real time)",
                 path.display(),
                 audio,
                 transcript.language.as_deref().unwrap_or("none (no speech)"),

@@ -7,7 +7,7 @@
 //! - steps.csv: night, call_id, step, status, similarity, match, start, end, evidence
 //! - utterances.jsonl: {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
 //! - agents.csv, vendors.csv, sourcing.csv (the night given): name, vendor, site, sourcing, calls,
-//!   failed, adherence (+ _low, _high), forbidden_per_100 (+ _low, _high), done_<step> (+ _low,
+//!   failed, wrong_language, adherence (+ _low, _high), forbidden_per_100 (+ _low, _high), done_<step> (+ _low,
 //!   _high)…, tone_<label> (+ _low, _high)…, value_<id> (+ _low, _high)…; sourcing.csv ends with the
 //!   in-house minus outsourced adherence gap.
 //!
@@ -165,6 +165,18 @@ fn write_calls(
                 row.extend(["failed".into(), reason.clone()]);
                 row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
             }
+            Outcome::Scored { record, .. } if !record.is_scored() => {
+                let reason = record.wrong_language.as_ref().map_or(String::new(), |w| {
+                    format!(
+                        "speech in '{}' (p {:.2}); allowed: {}",
+                        w.found,
+                        w.p,
+                        w.allowed.join(", ")
+                    )
+                });
+                row.extend(["wrong_language".into(), reason, t.num(record.duration_s, 1)]);
+                row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
+            }
             Outcome::Scored { record, .. } => {
                 row.extend([
                     "scored".into(),
@@ -277,9 +289,17 @@ fn write_groups(
 ) -> io::Result<()> {
     let with_interval =
         |name: String| [name.clone(), format!("{name}_low"), format!("{name}_high")];
-    let mut header: Vec<String> = ["name", "vendor", "site", "sourcing", "calls", "failed"]
-        .map(String::from)
-        .to_vec();
+    let mut header: Vec<String> = [
+        "name",
+        "vendor",
+        "site",
+        "sourcing",
+        "calls",
+        "failed",
+        "wrong_language",
+    ]
+    .map(String::from)
+    .to_vec();
     header.extend(with_interval("adherence".into()));
     header.extend(with_interval("forbidden_per_100".into()));
     for s in &rollup.steps {
@@ -307,6 +327,7 @@ fn write_groups(
             g.sourcing.clone(),
             g.calls.to_string(),
             g.failed.to_string(),
+            g.wrong_language.to_string(),
         ];
         row.extend(cells(&t, g.adherence, 4));
         row.extend(cells(&t, g.forbidden_per_100, 1));
@@ -322,6 +343,7 @@ fn write_groups(
             String::new(),
             String::new(),
             gap.n.to_string(),
+            String::new(),
             String::new(),
         ];
         row.extend(cells(&t, Some(gap), 4));

@@ -78,6 +78,7 @@ struct Page {
     scored: usize,
     failed: usize,
     unscorable: usize,
+    wrong_language: Vec<OtherLanguageCall>,
     vendors: Vec<String>,
     nights: usize,
     redaction: String,
@@ -229,6 +230,16 @@ struct Hit {
 }
 
 #[derive(Serialize)]
+struct OtherLanguageCall {
+    call_id: String,
+    agent: String,
+    vendor: String,
+    site: String,
+    language: String,
+    allowed: String,
+}
+
+#[derive(Serialize)]
 struct FailedCall {
     call_id: String,
     agent: String,
@@ -294,8 +305,8 @@ fn page(
     let scored: Vec<(&StoredCall, &CallRecord)> = calls
         .iter()
         .filter_map(|c| match &c.outcome {
-            Outcome::Scored { record, .. } => Some((c, record.as_ref())),
-            Outcome::Failed { .. } => None,
+            Outcome::Scored { record, .. } if record.is_scored() => Some((c, record.as_ref())),
+            _ => None,
         })
         .collect();
     let redacted = scored.iter().filter(|(_, r)| r.redacted).count();
@@ -336,7 +347,29 @@ fn page(
         dir_cmd: shell_word(dir),
         calls: calls.len(),
         scored: scored.len(),
-        failed: calls.len() - scored.len(),
+        failed: calls.len()
+            - scored.len()
+            - calls
+                .iter()
+                .filter(|c| aggregate::is_wrong_language(c))
+                .count(),
+        wrong_language: calls
+            .iter()
+            .filter_map(|c| match &c.outcome {
+                Outcome::Scored { record, .. } => {
+                    let w = record.wrong_language.as_ref()?;
+                    Some(OtherLanguageCall {
+                        call_id: c.meta.call_id.clone(),
+                        agent: c.meta.agent_id.clone(),
+                        vendor: c.meta.vendor.clone(),
+                        site: c.meta.site.clone(),
+                        language: format!("{} (p {:.2})", w.found, w.p),
+                        allowed: w.allowed.join(", "),
+                    })
+                }
+                Outcome::Failed { .. } => None,
+            })
+            .collect(),
         unscorable: scored.iter().filter(|(_, r)| r.adherence.is_none()).count(),
         vendors: rollup.vendors.iter().map(|g| g.name.clone()).collect(),
         nights: all_calls

@@ -4,6 +4,7 @@
 //! another ASR. Times are seconds from the start of the call and are `None` where the source has none.
 
 pub mod read;
+pub use crate::layout::Layout;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -17,7 +18,25 @@ pub struct Transcript {
     pub language: Option<String>,
     /// The model that produced it; `None` for transcripts that came from elsewhere.
     pub model: Option<ModelId>,
+    /// What the recording's channels were found to be, and why; `None` for text sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
+    /// Set when the call's speech is clearly in a language outside the allowed ones: then it is
+    /// neither transcribed nor scored, and `language` is the one found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_language: Option<WrongLanguage>,
     pub utterances: Vec<Utterance>,
+}
+
+/// A call whose speech is in none of the languages it may be scored in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrongLanguage {
+    /// The language found (ISO 639-1), and the detector's share of belief in it.
+    pub found: String,
+    pub p: f32,
+    /// The languages allowed (the script's, or --language), and their share together.
+    pub allowed: Vec<String>,
+    pub allowed_p: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +70,13 @@ pub struct Utterance {
     pub channel: Option<u32>,
     pub start: Option<f64>,
     pub end: Option<f64>,
+    /// In a mono call, which voice said it (speaker separation: 0, 1, …), before the script decides
+    /// which voice is the agent's; `None` where channels or the source tell the parties apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<u32>,
+    /// The language it was said in, where it differs from the call's (a code-switched call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     pub text: String,
     #[serde(default)]
     pub words: Vec<Word>,
@@ -188,6 +214,8 @@ mod tests {
 
     fn sample() -> Transcript {
         Transcript {
+            layout: None,
+            wrong_language: None,
             source: "call.wav".into(),
             sha256: "00".repeat(32),
             duration_s: Some(3725.5),
@@ -198,6 +226,8 @@ mod tests {
             }),
             utterances: vec![
                 Utterance {
+                    voice: None,
+                    language: None,
                     speaker: Speaker::Agent,
                     channel: Some(0),
                     start: Some(1.25),
@@ -211,6 +241,8 @@ mod tests {
                     }],
                 },
                 Utterance {
+                    voice: None,
+                    language: None,
                     speaker: Speaker::Customer,
                     channel: Some(1),
                     start: Some(3725.0),

@@ -402,6 +402,8 @@ fn transcript(
         .filter_map(|u| u.end.or(u.start))
         .reduce(f64::max);
     Transcript {
+        layout: None,
+        wrong_language: None,
         source: source.into(),
         sha256: sha256_bytes(bytes),
         duration_s,
@@ -420,6 +422,8 @@ fn utterance(
 ) -> Option<Utterance> {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then_some(Utterance {
+        voice: None,
+        language: None,
         speaker,
         channel: None,
         start,
@@ -1347,6 +1351,8 @@ mod tests {
 
     fn sample() -> Transcript {
         let utterance = |speaker, channel, start, end, text: &str| Utterance {
+            voice: None,
+            language: None,
             speaker,
             channel: Some(channel),
             start: Some(start),
@@ -1355,6 +1361,8 @@ mod tests {
             words: vec![],
         };
         Transcript {
+            layout: None,
+            wrong_language: None,
             source: "calls/0001.wav".into(),
             sha256: "ab".repeat(32),
             duration_s: Some(75.5),
@@ -1365,6 +1373,8 @@ mod tests {
             }),
             utterances: vec![
                 Utterance {
+                    voice: None,
+                    language: None,
                     words: vec![Word {
                         text: "Acme".into(),
                         start: 1.25,
