@@ -503,8 +503,8 @@ mod tests {
 
 /// Part of every stored result's key: raise it when a change to guion makes the same input and the
 /// same models give a different record, so that stored nights are analysed again rather than reused.
-/// 2: Whisper segments are cut at pauses.
-pub const ANALYSIS_VERSION: u32 = 2;
+/// 2: Whisper segments are cut at pauses. 3: channel layout, language per stretch, chunked decoding.
+pub const ANALYSIS_VERSION: u32 = 3;
 
 /// How a worker analyses calls.
 #[derive(Debug, Clone)]

@@ -1,0 +1,237 @@
+//! Recordings as contact centres keep them, heard by the real Whisper base model: dual-mono exports,
+//! a "stereo" file with a silent channel, a call in a language the script does not cover, a call
+//! that switches from Spanish to English, and words said on one side of a long pause. The speech is
+//! Debian's recorded Asterisk prompts (human voices, 8 kHz) in Spanish, English, French and Russian.
+
+mod common;
+
+use common::{prompt_references, recogniser, write_wav};
+use guion::audio;
+use guion::layout::LayoutKind;
+use guion::normalize::{Lang, wer};
+use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice};
+use guion::transcript::{Speaker, Transcript};
+use std::path::{Path, PathBuf};
+
+/// A prompt of Debian's Asterisk sounds as 16 kHz samples.
+fn prompt(lang: &str, id: &str) -> Vec<f32> {
+    let voice = match lang {
+        "es" => "es_MX_f_Allison",
+        "en" => "en_US_f_Allison",
+        "fr" => "fr_CA_f_June",
+        "ru" => "ru_RU_f_IvrvoiceRU",
+        other => panic!("no voice for {other}"),
+    };
+    let path = PathBuf::from(format!("/usr/share/asterisk/sounds/{voice}/{id}.wav"));
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/setup installs the Asterisk prompts",
+        path.display()
+    );
+    audio::decode_file(&path).unwrap().channels.remove(0)
+}
+
+fn silence(seconds: f64) -> Vec<f32> {
+    vec![0.0; (seconds * audio::SAMPLE_RATE as f64) as usize]
+}
+
+fn hear(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Transcript {
+    let options = HearOptions {
+        layout,
+        language: language.parse::<LanguageChoice>().unwrap(),
+        prompts: Default::default(),
+    };
+    pipeline::transcribe_call(&recogniser(), path, &options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn text(t: &Transcript, keep: impl Fn(&guion::transcript::Utterance) -> bool) -> String {
+    t.utterances
+        .iter()
+        .filter(|u| keep(u))
+        .map(|u| u.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const ES_IDS: [&str; 2] = ["queue-youarenext", "privacy-unident"];
+
+/// Two Spanish prompts one after the other, with a pause: one signal holding "both parties".
+fn spanish_mix() -> Vec<f32> {
+    [
+        prompt("es", ES_IDS[0]),
+        silence(1.0),
+        prompt("es", ES_IDS[1]),
+    ]
+    .concat()
+}
+
+#[test]
+fn a_dual_mono_export_is_transcribed_once() {
+    let mix = spanish_mix();
+    let dir = tempfile::tempdir().unwrap();
+    let dual = dir.path().join("dual.wav");
+    write_wav(&dual, &[mix.clone(), mix.clone()]);
+    let mono = dir.path().join("mono.wav");
+    write_wav(&mono, std::slice::from_ref(&mix));
+
+    // Even told that the agent is on the left, one signal is heard once.
+    let t = hear(&dual, Some(ChannelLayout::AgentLeft), "es");
+    let layout = t.layout.clone().unwrap();
+    assert_eq!(layout.kind, LayoutKind::DualMono, "{layout:?}");
+    assert!(
+        layout.decided_by.contains("correlation 1.000"),
+        "{}",
+        layout.decided_by
+    );
+    assert!(t.utterances.iter().all(|u| u.channel == Some(0)));
+    let refs = prompt_references("es");
+    let reference = format!("{} {}", refs[ES_IDS[0]], refs[ES_IDS[1]]);
+    let heard = text(&t, |_| true);
+    assert!(wer(&reference, &heard, Some(Lang::Es)) <= 0.3, "{heard}");
+    // Every word once: the same words as the mono file.
+    let m = hear(&mono, None, "es");
+    assert_eq!(m.layout.clone().unwrap().kind, LayoutKind::Mono);
+    assert_eq!(heard, text(&m, |_| true));
+}
+
+#[test]
+fn a_stereo_file_with_a_silent_channel_is_a_mono_call() {
+    let mix = spanish_mix();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("right-silent.wav");
+    write_wav(&path, &[mix.clone(), vec![0.0; mix.len()]]);
+    let t = hear(&path, None, "es");
+    let layout = t.layout.unwrap();
+    assert_eq!((layout.kind, layout.channel), (LayoutKind::Mono, Some(0)));
+    assert!(layout.decided_by.contains("right channel is silent"));
+    // Nobody is called the agent or the customer on the strength of a channel number.
+    assert!(t.utterances.iter().all(|u| u.speaker == Speaker::Unknown));
+}
+
+#[test]
+fn a_call_in_another_language_is_flagged_not_transcribed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (lang, ids, allowed) in [
+        (
+            "fr",
+            ["conf-placeintoconf", "vm-intro", "queue-periodic-announce"],
+            "es,en",
+        ),
+        (
+            "ru",
+            ["conf-placeintoconf", "vm-intro", "queue-periodic-announce"],
+            "es",
+        ),
+    ] {
+        let samples: Vec<f32> = ids
+            .iter()
+            .flat_map(|id| [prompt(lang, id), silence(0.8)])
+            .flatten()
+            .collect();
+        let path = dir.path().join(format!("{lang}.wav"));
+        write_wav(&path, &[samples]);
+        let t = hear(&path, None, allowed);
+        let wrong = t
+            .wrong_language
+            .as_ref()
+            .unwrap_or_else(|| panic!("{lang} not flagged: {t:?}"));
+        assert_eq!(wrong.found, lang);
+        assert!(wrong.p >= 0.9 && wrong.allowed_p <= 0.05, "{wrong:?}");
+        assert_eq!(t.language.as_deref(), Some(lang));
+        assert!(t.utterances.is_empty(), "nothing is invented: {t:?}");
+    }
+}
+
+#[test]
+fn a_call_that_switches_from_spanish_to_english_keeps_both() {
+    // No pause between the languages long enough to end a speech region: the switch is mid-turn.
+    let es = ["privacy-prompt", "queue-periodic-announce"];
+    let en = ["vm-intro", "conf-placeintoconf"];
+    let samples: Vec<f32> = es
+        .iter()
+        .map(|id| prompt("es", id))
+        .chain(en.iter().map(|id| prompt("en", id)))
+        .flatten()
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switch.wav");
+    write_wav(&path, &[samples]);
+    let t = hear(&path, None, "es,en");
+    let in_english = |u: &guion::transcript::Utterance| {
+        u.language.as_deref().or(t.language.as_deref()) == Some("en")
+    };
+    let spanish = text(&t, |u| !in_english(u));
+    let english = text(&t, in_english);
+    let (es_refs, en_refs) = (prompt_references("es"), prompt_references("en"));
+    let es_ref = es.map(|id| es_refs[id].as_str()).join(" ");
+    let en_ref = en.map(|id| en_refs[id].as_str()).join(" ");
+    let (es_wer, en_wer) = (
+        wer(&es_ref, &spanish, Some(Lang::Es)),
+        wer(&en_ref, &english, Some(Lang::En)),
+    );
+    assert!(es_wer <= 0.3, "Spanish {es_wer:.2}: {spanish}");
+    assert!(en_wer <= 0.2, "English {en_wer:.2}: {english}");
+}
+
+#[test]
+fn words_are_timed_on_their_own_side_of_a_long_pause() {
+    // The agent greets, the customer talks for a long while on the other channel, the agent answers.
+    let greeting = prompt("en", "agent-user");
+    let customer = [
+        prompt("en", "vm-intro"),
+        silence(0.5),
+        prompt("en", "privacy-prompt"),
+        silence(0.5),
+        prompt("en", "queue-periodic-announce"),
+    ]
+    .concat();
+    let answer = prompt("en", "conf-placeintoconf");
+    let sr = audio::SAMPLE_RATE as f64;
+    let gap = silence(0.7);
+    let left = [
+        greeting.clone(),
+        gap.clone(),
+        silence(customer.len() as f64 / sr),
+        gap.clone(),
+        answer.clone(),
+    ]
+    .concat();
+    let right = [
+        silence(greeting.len() as f64 / sr),
+        gap.clone(),
+        customer.clone(),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("call.wav");
+    write_wav(&path, &[left.clone(), right]);
+    let t = hear(&path, Some(ChannelLayout::AgentLeft), "en");
+    let greeting_end = greeting.len() as f64 / sr;
+    let answer_start = (greeting.len() + 2 * gap.len() + customer.len()) as f64 / sr;
+    let agent_words: Vec<_> = t
+        .utterances
+        .iter()
+        .filter(|u| u.speaker == Speaker::Agent)
+        .flat_map(|u| &u.words)
+        .collect();
+    assert!(!agent_words.is_empty());
+    for w in &agent_words {
+        let in_greeting = w.end <= greeting_end + 0.3;
+        let in_answer = w.start >= answer_start - 0.3;
+        assert!(
+            in_greeting || in_answer,
+            "'{}' timed at {:.2}–{:.2} s, while the agent was silent ({greeting_end:.2}–{answer_start:.2} s)",
+            w.text,
+            w.start,
+            w.end
+        );
+    }
+    // An utterance is one side's words only, and never spans the pause.
+    for u in t.utterances.iter().filter(|u| u.speaker == Speaker::Agent) {
+        let (start, end) = (u.start.unwrap(), u.end.unwrap());
+        assert!(
+            end <= greeting_end + 0.3 || start >= answer_start - 0.3,
+            "{u:?}"
+        );
+    }
+}
