@@ -406,7 +406,7 @@ struct GsmData<'a> {
     bytes: &'a [u8],
     framing: gsm::Framing,
     rate: u32,
-    /// The WAV `fact` chunk's sample count: the last block is padded out to whole frames.
+    /// The WAV `fact` chunk's sample count, which tells how much of the last block is padding.
     samples: Option<usize>,
     /// The file ends before the end its header promised.
     cut: bool,
@@ -511,6 +511,12 @@ fn decode_gsm_wav(path: &Path, bytes: &[u8], fmt: WavFmt) -> Result<NativePcm, A
 
 /// Decodes GSM frames, judging the file as a whole the way [`decode_symphonia`] judges packets.
 fn decode_gsm(path: &Path, data: GsmData<'_>) -> Result<NativePcm, AudioError> {
+    if !PLAUSIBLE_RATES.contains(&data.rate) {
+        return Err(unsupported_format(
+            path,
+            format!("implausible sample rate {} Hz", data.rate),
+        ));
+    }
     let decoded = gsm::decode(data.bytes, data.framing).map_err(|e| match e {
         gsm::GsmError::NoWav49 => AudioError::UnsupportedCodec {
             path: path.to_owned(),
@@ -543,14 +549,13 @@ fn decode_gsm(path: &Path, data: GsmData<'_>) -> Result<NativePcm, AudioError> {
             ),
         ));
     }
-    if !PLAUSIBLE_RATES.contains(&data.rate) {
-        return Err(unsupported_format(
-            path,
-            format!("implausible sample rate {} Hz", data.rate),
-        ));
-    }
     let mut samples = decoded.samples;
-    if let Some(n) = data.samples {
+    // Only the padding of the last block is trimmed: a count that would cut more is not a count
+    // of this file's samples, and dropping audio on its word would lose part of the call.
+    if let Some(n) = data.samples
+        && n < samples.len()
+        && samples.len() - n < data.framing.block_samples()
+    {
         samples.truncate(n);
     }
     if data.cut || decoded.leftover_bytes > 0 {
@@ -1855,6 +1860,13 @@ mod tests {
         fs::write(&cut_wav, &wav[..60 + 65 * 7 + 40]).unwrap();
         let wav49 = native(&gsm.wav49);
         assert_eq!(native(&cut_wav).channels[0], wav49.channels[0][..7 * 320]);
+
+        // A sample count that would cut more than the last block's padding is not believed.
+        let bogus_fact = dir.path().join("bogus-fact.wav");
+        let mut bytes = wav.clone();
+        bytes[48..52].copy_from_slice(&1000u32.to_le_bytes());
+        fs::write(&bogus_fact, &bytes).unwrap();
+        assert_eq!(native(&bogus_fact).frames(), 8320);
 
         // A recorder that stopped before closing the file leaves a data length of 0.
         let unclosed = dir.path().join("unclosed.wav");
