@@ -2,10 +2,11 @@
 //! frames) and "WAV49" WAV files (format tag 0x31, 65-byte blocks that pack two frames).
 //!
 //! The codec itself is Debian's libgsm (`libgsm1-dev`), the reference implementation from TU Berlin
-//! that sox and Asterisk also use. No maintained pure-Rust decoder exists on crates.io, and writing
-//! our own would mean re-deriving a 1992 standard's fixed-point arithmetic bit for bit. This module
-//! is the one place in guion with `unsafe` code: four C functions behind [`Decoder`], which owns the
-//! C state and frees it on drop, and hands the library only buffers of the size it reads.
+//! that sox and Asterisk also use. crates.io has no maintained GSM 06.10 decoder (`gsm-sys` 0.0.2
+//! compiles its own old copy of this same C code), and writing one would mean re-deriving a 1992
+//! standard's fixed-point arithmetic bit for bit. This module is the one place in guion with
+//! `unsafe` code: four C functions behind [`Decoder`], which owns the C state and frees it on drop,
+//! and hands the library only buffers of the size it reads.
 
 #![allow(unsafe_code)]
 
@@ -125,12 +126,13 @@ impl Decoder {
         match self.framing {
             Framing::Native => self.decode_frame(block, out),
             // libgsm in WAV49 mode takes the 65 bytes as 33 then 32 (it keeps the odd half byte
-            // between the two calls), so the two halves must go in together and in order.
+            // and which half comes next between the calls), so both halves always go in, in order.
             Framing::Wav49 => {
                 let (first, second) = block.split_at(33);
                 let (out_first, out_second) = out.split_at_mut(FRAME_SAMPLES);
-                self.decode_frame(first, out_first)?;
-                self.decode_frame(second, out_second)
+                let first = self.decode_frame(first, out_first);
+                let second = self.decode_frame(second, out_second);
+                first.and(second)
             }
         }
     }
