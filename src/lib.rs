@@ -3,6 +3,9 @@
 //! The pipeline reads top-down: `audio → asr → (align → classify → score → aggregate → report)`, with
 //! plain data types between stages. See ARCHITECTURE.md for the map and its invariants.
 
+// No `unsafe` in guion's own code but the GSM decoder's C binding (audio/gsm.rs), which allows it for itself.
+#![deny(unsafe_code)]
+
 pub mod aggregate;
 pub mod align;
 pub mod asr;

@@ -131,7 +131,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn is_call_file(p: &Path) -> bool {
-    let audio = ["wav", "flac", "mp3", "ogg", "oga"];
+    let audio = ["wav", "flac", "mp3", "ogg", "oga", "gsm"];
     read::is_transcript_path(p)
         || p.extension()
             .and_then(|e| e.to_str())

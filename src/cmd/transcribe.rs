@@ -12,7 +12,8 @@ use std::time::Instant;
 
 /// Transcribe call recordings with Whisper, offline.
 ///
-/// Reads WAV (PCM 8/16/24/32-bit, float, µ-law, A-law), FLAC, MP3 and OGG/Vorbis at any sample rate.
+/// Reads WAV (PCM 8/16/24/32-bit, float, µ-law, A-law, GSM 6.10), FLAC, MP3, OGG/Vorbis and raw GSM
+/// (.gsm, as Asterisk records it) at any sample rate.
 /// A stereo call is split into its channels and each is transcribed on its own: by default the agent
 /// is on the left and the customer on the right. Only what sounds like speech is decoded, so silence,
 /// hold tones and line noise produce no words.

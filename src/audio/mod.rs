@@ -1,7 +1,8 @@
 //! Call recordings in, 16 kHz `f32` channels out, plus an energy-based speech gate.
 //!
 //! Whisper only accepts 16 kHz mono, while call platforms hand us anything from 8 kHz µ-law WAV
-//! to 44.1 kHz MP3, so every file is decoded and resampled here once. Channels are kept apart:
+//! or GSM to 44.1 kHz MP3, so every file is decoded and resampled here once. Symphonia reads the
+//! containers and codecs it knows; GSM 06.10, which it does not, goes through [`gsm`]. Channels are kept apart:
 //! a stereo call recording usually has the agent on one side and the customer on the other, and
 //! that split is worth more than any speaker separation we could do afterwards.
 
@@ -21,6 +22,8 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
+pub mod gsm;
+
 /// The rate Whisper and [`speech_regions`] work at.
 pub const SAMPLE_RATE: u32 = 16_000;
 
@@ -39,7 +42,8 @@ pub struct Audio {
     pub channels: Vec<Vec<f32>>,
     /// Length of the recording in seconds, measured at the source rate.
     pub duration_s: f64,
-    /// The decoder's short codec name, e.g. `pcm_mulaw`, `pcm_s16le`, `flac`, `mp3`, `vorbis`.
+    /// The decoder's short codec name, e.g. `pcm_mulaw`, `pcm_s16le`, `flac`, `mp3`, `vorbis`,
+    /// `gsm` (raw GSM 06.10 frames) or `gsm_ms` (GSM 06.10 in WAV, "WAV49").
     pub codec: String,
 }
 
@@ -97,8 +101,8 @@ impl AudioError {
     }
 }
 
-/// Decodes a WAV (PCM, float, µ-law, A-law, IMA/MS ADPCM), FLAC, MP3 or Ogg Vorbis file and
-/// resamples every channel to [`SAMPLE_RATE`].
+/// Decodes a WAV (PCM, float, µ-law, A-law, IMA/MS ADPCM, GSM 6.10), FLAC, MP3, Ogg Vorbis or raw
+/// GSM 06.10 (`.gsm`, as Asterisk records it) file and resamples every channel to [`SAMPLE_RATE`].
 ///
 /// A file that ends early but still holds some decodable audio is returned with what it has (and
 /// a warning is logged), because a cut-off call is still worth scoring; one that ends before any
@@ -260,6 +264,24 @@ fn open_stream(path: &Path, mut bytes: Vec<u8>) -> Result<Stream, AudioError> {
 }
 
 fn decode_native(path: &Path, bytes: Vec<u8>) -> Result<NativePcm, AudioError> {
+    if let Some(fmt) = WavFmt::find(&bytes).filter(|fmt| fmt.tag == WavFmt::GSM) {
+        return decode_gsm_wav(path, &bytes, fmt);
+    }
+    if is_raw_gsm(path, &bytes) {
+        let data = GsmData {
+            bytes: &bytes,
+            framing: gsm::Framing::Native,
+            rate: gsm::SAMPLE_RATE,
+            samples: None,
+            cut: false,
+            codec: "gsm",
+        };
+        return decode_gsm(path, data);
+    }
+    decode_symphonia(path, bytes)
+}
+
+fn decode_symphonia(path: &Path, bytes: Vec<u8>) -> Result<NativePcm, AudioError> {
     let Stream {
         mut format,
         mut decoder,
@@ -369,6 +391,195 @@ fn decode_native(path: &Path, bytes: Vec<u8>) -> Result<NativePcm, AudioError> {
     Ok(pcm)
 }
 
+/// Raw GSM has no header to recognise it by, so the name says it: Asterisk writes `.gsm`. A file so
+/// named that opens like another format is read as that format.
+fn is_raw_gsm(path: &Path, bytes: &[u8]) -> bool {
+    let named_gsm = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gsm"));
+    named_gsm && !starts_like_audio(bytes)
+}
+
+/// GSM frames found in a file, and what the file says about them.
+struct GsmData<'a> {
+    bytes: &'a [u8],
+    framing: gsm::Framing,
+    rate: u32,
+    /// The WAV `fact` chunk's sample count, which tells how much of the last block is padding.
+    samples: Option<usize>,
+    /// The file ends before the end its header promised.
+    cut: bool,
+    codec: &'static str,
+}
+
+/// Reads the `fmt ` and `data` chunks of a GSM 6.10 WAV file (format tag 0x31) and decodes it.
+fn decode_gsm_wav(path: &Path, bytes: &[u8], fmt: WavFmt) -> Result<NativePcm, AudioError> {
+    let truncated_header = || AudioError::Truncated {
+        path: path.to_owned(),
+        reason: "the file ends inside its header".into(),
+    };
+    let body = fmt.at + 8;
+    if fmt.len < 14 {
+        return Err(corrupt(
+            path,
+            format!(
+                "the fmt chunk is {} bytes long, too short for a WAV header",
+                fmt.len
+            ),
+        ));
+    }
+    let (channels, rate, block_align) = match (
+        le16(bytes, body + 2),
+        le32(bytes, body + 4),
+        le16(bytes, body + 12),
+    ) {
+        (Some(channels), Some(rate), Some(block_align)) => (channels, rate, block_align),
+        _ => return Err(truncated_header()),
+    };
+    let framing = match block_align {
+        65 => gsm::Framing::Wav49,
+        33 => gsm::Framing::Native,
+        other => {
+            return Err(corrupt(
+                path,
+                format!(
+                    "GSM 6.10 in {other}-byte blocks: a block is 65 bytes (Microsoft GSM, two frames) or 33 (one frame)"
+                ),
+            ));
+        }
+    };
+    if channels != 1 {
+        return Err(corrupt(
+            path,
+            format!("GSM 6.10 is mono, but the header says {channels} channels"),
+        ));
+    }
+
+    let mut fact = None;
+    let mut data = None;
+    let mut walk = Chunks::new(bytes);
+    for chunk in walk.by_ref() {
+        match &chunk.id {
+            b"fact" if chunk.len >= 4 => fact = le32(bytes, chunk.body),
+            b"data" => {
+                data = Some(chunk);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(chunk) = data else {
+        return Err(if walk.cut {
+            truncated_header()
+        } else {
+            empty(path, "the WAV file has a header but no data chunk")
+        });
+    };
+    let available = bytes.len().saturating_sub(chunk.body);
+    // 0xffffffff is a streamed file's "length unknown"; 0 is what a recorder that stopped before
+    // closing the file left in the header. Either way the audio runs to the end of the file.
+    let unknown = chunk.len == u32::MAX || (chunk.len == 0 && available > 0);
+    if chunk.len == 0 && available > 0 {
+        tracing::warn!(
+            path = %path.display(),
+            bytes = available,
+            "the WAV header says the data chunk is empty; reading the audio after it"
+        );
+    }
+    let declared = usize::try_from(chunk.len).unwrap_or(usize::MAX);
+    let len = if unknown {
+        available
+    } else {
+        declared.min(available)
+    };
+    let data = GsmData {
+        bytes: &bytes[chunk.body..chunk.body + len],
+        framing,
+        rate,
+        samples: fact
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n > 0),
+        cut: !unknown && declared > available,
+        codec: match framing {
+            gsm::Framing::Wav49 => "gsm_ms",
+            gsm::Framing::Native => "gsm",
+        },
+    };
+    decode_gsm(path, data)
+}
+
+/// Decodes GSM frames, judging the file as a whole the way [`decode_symphonia`] judges packets.
+fn decode_gsm(path: &Path, data: GsmData<'_>) -> Result<NativePcm, AudioError> {
+    if !PLAUSIBLE_RATES.contains(&data.rate) {
+        return Err(unsupported_format(
+            path,
+            format!("implausible sample rate {} Hz", data.rate),
+        ));
+    }
+    let decoded = gsm::decode(data.bytes, data.framing).map_err(|e| match e {
+        gsm::GsmError::NoWav49 => AudioError::UnsupportedCodec {
+            path: path.to_owned(),
+            codec: format!("GSM 6.10 in WAV ({e})"),
+        },
+        gsm::GsmError::OutOfMemory => corrupt(path, e),
+    })?;
+    let block_bytes = data.framing.block_bytes();
+    if decoded.blocks == 0 {
+        return Err(if data.bytes.is_empty() && !data.cut {
+            empty(path, "the file contains no audio samples")
+        } else {
+            AudioError::Truncated {
+                path: path.to_owned(),
+                reason: format!(
+                    "the file ends before its first complete GSM block ({} of {block_bytes} bytes)",
+                    decoded.leftover_bytes
+                ),
+            }
+        });
+    }
+    // Random bytes pass the signature check one frame in sixteen.
+    let good = decoded.blocks - decoded.bad_blocks;
+    if decoded.bad_blocks > good {
+        return Err(unsupported_format(
+            path,
+            format!(
+                "not GSM 06.10 audio: {} of {} {block_bytes}-byte frames lack the GSM signature",
+                decoded.bad_blocks, decoded.blocks
+            ),
+        ));
+    }
+    let mut samples = decoded.samples;
+    // Only the padding of the last block is trimmed: a count that would cut more is not a count
+    // of this file's samples, and dropping audio on its word would lose part of the call.
+    if let Some(n) = data.samples
+        && n < samples.len()
+        && samples.len() - n < data.framing.block_samples()
+    {
+        samples.truncate(n);
+    }
+    if data.cut || decoded.leftover_bytes > 0 {
+        tracing::warn!(
+            path = %path.display(),
+            seconds = samples.len() as f64 / f64::from(data.rate),
+            "recording ends mid-stream; using the audio before the cut"
+        );
+    }
+    if decoded.bad_blocks > 0 {
+        tracing::warn!(
+            path = %path.display(),
+            bad_packets = decoded.bad_blocks,
+            first_error = "a frame without the GSM signature",
+            "skipped undecodable packets"
+        );
+    }
+    Ok(NativePcm {
+        rate: data.rate,
+        channels: vec![samples],
+        codec: data.codec.into(),
+    })
+}
+
 /// Whether the file opens with the signature of a container we read, so that running out of
 /// data while probing means it was cut short. The probe also hunts for signatures further in (to
 /// get past junk and tags), and in random bytes it can latch onto a chance match and then run out
@@ -462,41 +673,23 @@ struct WavFmt {
 impl WavFmt {
     const ALAW: u16 = 0x0006;
     const MULAW: u16 = 0x0007;
+    const GSM: u16 = 0x0031;
     const EXTENSIBLE: u16 = 0xfffe;
 
     fn find(bytes: &[u8]) -> Option<Self> {
-        let le16 = |at: usize| {
-            bytes
-                .get(at..at + 2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        let chunk = Chunks::new(bytes).find(|chunk| &chunk.id == b"fmt ")?;
+        let tag = le16(bytes, chunk.body)?;
+        // An extensible header's sub-format GUID starts with the real format tag.
+        let tag = if tag == Self::EXTENSIBLE {
+            le16(bytes, chunk.body + 24)?
+        } else {
+            tag
         };
-        let le32 = |at: usize| {
-            bytes
-                .get(at..at + 4)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-
-        if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
-            return None;
-        }
-        let mut at = 12;
-        while let (Some(id), Some(len)) = (bytes.get(at..at + 4), le32(at + 4)) {
-            let body = at + 8;
-            if id == b"fmt " {
-                let tag = le16(body)?;
-                // An extensible header's sub-format GUID starts with the real format tag.
-                let tag = if tag == Self::EXTENSIBLE {
-                    le16(body + 24)?
-                } else {
-                    tag
-                };
-                return Some(Self { at, len, tag });
-            }
-            // RIFF chunks are padded to an even length.
-            let len = usize::try_from(len).ok()?;
-            at = body.checked_add(len)?.checked_add(len & 1)?;
-        }
-        None
+        Some(Self {
+            at: chunk.body - 8,
+            len: chunk.len,
+            tag,
+        })
     }
 
     /// Symphonia insists that a µ-law or A-law `fmt ` chunk is the 18-byte `WAVEFORMATEX`, but
@@ -539,6 +732,76 @@ impl WavFmt {
         };
         format!("{name} (WAV format tag {:#06x})", self.tag)
     }
+}
+
+/// One chunk of a RIFF/WAVE file, as its header describes it.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    id: [u8; 4],
+    /// Offset of the chunk's body (just after its 8-byte header) in the file.
+    body: usize,
+    /// The length the header declares, which the file may not hold.
+    len: u32,
+}
+
+/// The chunks of a RIFF/WAVE file, in order; nothing for any other file.
+struct Chunks<'a> {
+    bytes: &'a [u8],
+    /// Where the next chunk header starts; `None` once the walk is over.
+    at: Option<usize>,
+    /// The walk stopped because the file ends inside a chunk header or a chunk.
+    cut: bool,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let wave = bytes.get(..4) == Some(b"RIFF") && bytes.get(8..12) == Some(b"WAVE");
+        Self {
+            bytes,
+            at: wave.then_some(12),
+            cut: false,
+        }
+    }
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        let at = self.at.take()?;
+        if at >= self.bytes.len() {
+            self.cut = at > self.bytes.len();
+            return None;
+        }
+        let (Some(id), Some(len)) = (self.bytes.get(at..at + 4), le32(self.bytes, at + 4)) else {
+            self.cut = true;
+            return None;
+        };
+        let body = at + 8;
+        // RIFF chunks are padded to an even length. A length past the address space is past the
+        // end of the file: the walk ends there, cut.
+        let padded = usize::try_from(len).ok().and_then(|n| n.checked_add(n & 1));
+        self.at = Some(
+            padded
+                .and_then(|n| body.checked_add(n))
+                .unwrap_or(usize::MAX),
+        );
+        Some(Chunk {
+            id: id.try_into().expect("a 4-byte slice"),
+            body,
+            len,
+        })
+    }
+}
+
+fn le16(bytes: &[u8], at: usize) -> Option<u16> {
+    let b = bytes.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
+fn le32(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn empty(path: &Path, reason: &str) -> AudioError {
@@ -1416,11 +1679,11 @@ mod tests {
     #[test]
     fn unsupported_codec_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gsm.wav");
-        write_raw_wav(&path, 0x0031, 8000, 0, 20, &[0; 650]);
+        let path = dir.path().join("g723.wav");
+        write_raw_wav(&path, 0x0042, 8000, 0, 20, &[0; 640]);
         let err = expect_error(&path);
         assert!(matches!(err, AudioError::UnsupportedCodec { .. }), "{err}");
-        assert!(err.to_string().contains("GSM 6.10"), "{err}");
+        assert!(err.to_string().contains("G.723.1"), "{err}");
     }
 
     #[test]
@@ -1431,6 +1694,271 @@ mod tests {
         let err = expect_error(&path);
         assert!(matches!(err, AudioError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("bits per sample"), "{err}");
+    }
+
+    // ---- GSM 06.10 -----------------------------------------------------------------------
+
+    /// A tone sox encoded as raw GSM and as GSM in WAV, with sox's own decodes of both as 16-bit
+    /// samples (sox uses the same libgsm, so ours must agree with it sample for sample).
+    struct SoxGsm {
+        _dir: tempfile::TempDir,
+        raw: PathBuf,
+        wav49: PathBuf,
+        raw_by_sox: Vec<i16>,
+        wav49_by_sox: Vec<i16>,
+    }
+
+    /// 1.01 s: not a whole number of 20 ms frames, so sox pads the last one.
+    const GSM_TONE_SAMPLES: usize = 8080;
+
+    fn sox_gsm() -> Option<SoxGsm> {
+        if !sox_writes("gsm") {
+            println!("skipping: sox cannot write GSM here");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let mut tone = sine(1000.0, 0.5, 8000, 1.01);
+        tone.truncate(GSM_TONE_SAMPLES);
+        write_hound(&at("tone.wav"), int_spec(1, 8000, 16), &[tone]);
+        run("sox", &[&at("tone.wav"), &at("tone.gsm")]);
+        let wav49_args = [
+            at("tone.wav"),
+            "-e".into(),
+            "gsm-full-rate".into(),
+            at("tone-gsm.wav"),
+        ];
+        run(
+            "sox",
+            &wav49_args.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        );
+        let by_sox = |input: &str, output: &str| {
+            let args = [
+                at(input),
+                "-e".into(),
+                "signed-integer".into(),
+                "-b".into(),
+                "16".into(),
+                at(output),
+            ];
+            run(
+                "sox",
+                &args.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+            );
+            hound::WavReader::open(at(output))
+                .unwrap()
+                .samples::<i16>()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+        };
+        Some(SoxGsm {
+            raw_by_sox: by_sox("tone.gsm", "raw-by-sox.wav"),
+            wav49_by_sox: by_sox("tone-gsm.wav", "wav49-by-sox.wav"),
+            raw: at("tone.gsm"),
+            wav49: at("tone-gsm.wav"),
+            _dir: dir,
+        })
+    }
+
+    fn native(path: &Path) -> NativePcm {
+        decode_native(path, fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn max_difference(ours: &[f32], sox: &[i16]) -> f32 {
+        assert_eq!(ours.len(), sox.len());
+        ours.iter()
+            .zip(sox)
+            .map(|(&a, &b)| (a * 32768.0 - f32::from(b)).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn raw_gsm_and_gsm_in_wav_decode_as_sox_decodes_them() {
+        let Some(gsm) = sox_gsm() else { return };
+        let raw = native(&gsm.raw);
+        assert_eq!(
+            (raw.rate, raw.channels.len(), raw.codec.as_str()),
+            (8000, 1, "gsm")
+        );
+        // Raw GSM has no sample count: the padded last frame stays.
+        assert_eq!(raw.frames(), GSM_TONE_SAMPLES.div_ceil(160) * 160);
+        assert_eq!(max_difference(&raw.channels[0], &gsm.raw_by_sox), 0.0);
+
+        let wav49 = native(&gsm.wav49);
+        assert_eq!(
+            (wav49.rate, wav49.channels.len(), wav49.codec.as_str()),
+            (8000, 1, "gsm_ms")
+        );
+        // The fact chunk's count trims the padding, which sox keeps.
+        assert_eq!(wav49.frames(), GSM_TONE_SAMPLES);
+        let sox = &gsm.wav49_by_sox[..GSM_TONE_SAMPLES];
+        assert_eq!(max_difference(&wav49.channels[0], sox), 0.0);
+
+        for path in [&gsm.raw, &gsm.wav49] {
+            let audio = decode_file(path).unwrap();
+            assert_eq!(audio.source_rate, 8000);
+            let f = tone_frequency(middle(&audio.channels[0]), SAMPLE_RATE);
+            assert!(
+                (f - 1000.0).abs() < 2.0,
+                "{}: frequency {f}",
+                path.display()
+            );
+            // GSM is lossy; a tone's level comes through within a couple of dB.
+            let level = dbfs(middle(&audio.channels[0])) - dbfs(&[0.5, -0.5]) + 3.01;
+            assert!(
+                level.abs() < 2.0,
+                "{}: level off by {level} dB",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_header_wins_over_the_name() {
+        let Some(gsm) = sox_gsm() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        // A GSM WAV named .gsm is still a WAV, and raw GSM needs its name to be recognised.
+        let named_gsm = dir.path().join("recording.gsm");
+        fs::copy(&gsm.wav49, &named_gsm).unwrap();
+        assert_eq!(native(&named_gsm).codec, "gsm_ms");
+        let upper = dir.path().join("RECORDING.GSM");
+        fs::copy(&gsm.raw, &upper).unwrap();
+        assert_eq!(native(&upper).codec, "gsm");
+        let unnamed = dir.path().join("recording.raw");
+        fs::copy(&gsm.raw, &unnamed).unwrap();
+        assert!(matches!(
+            expect_error(&unnamed),
+            AudioError::UnsupportedFormat { .. }
+        ));
+    }
+
+    #[test]
+    fn cut_and_damaged_gsm_keeps_what_decodes() {
+        let Some(gsm) = sox_gsm() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let raw = fs::read(&gsm.raw).unwrap();
+        let full = native(&gsm.raw);
+
+        // Cut mid-frame: the whole frames before the cut.
+        let cut = dir.path().join("cut.gsm");
+        fs::write(&cut, &raw[..33 * 20 + 17]).unwrap();
+        assert_eq!(native(&cut).channels[0], full.channels[0][..20 * 160]);
+
+        // One damaged frame: silence in its place, the rest as before.
+        let damaged = dir.path().join("damaged.gsm");
+        let mut bytes = raw.clone();
+        bytes[33 * 10] = 0x00;
+        fs::write(&damaged, &bytes).unwrap();
+        let pcm = native(&damaged);
+        assert_eq!(pcm.frames(), full.frames());
+        assert!(pcm.channels[0][1600..1760].iter().all(|&s| s == 0.0));
+        assert_eq!(pcm.channels[0][..1600], full.channels[0][..1600]);
+
+        // A WAV cut inside its data: the whole blocks before the cut.
+        let wav = fs::read(&gsm.wav49).unwrap();
+        let cut_wav = dir.path().join("cut.wav");
+        fs::write(&cut_wav, &wav[..60 + 65 * 7 + 40]).unwrap();
+        let wav49 = native(&gsm.wav49);
+        assert_eq!(native(&cut_wav).channels[0], wav49.channels[0][..7 * 320]);
+
+        // A sample count that would cut more than the last block's padding is not believed.
+        let bogus_fact = dir.path().join("bogus-fact.wav");
+        let mut bytes = wav.clone();
+        bytes[48..52].copy_from_slice(&1000u32.to_le_bytes());
+        fs::write(&bogus_fact, &bytes).unwrap();
+        assert_eq!(native(&bogus_fact).frames(), 8320);
+
+        // A recorder that stopped before closing the file leaves a data length of 0.
+        let unclosed = dir.path().join("unclosed.wav");
+        let mut bytes = wav.clone();
+        bytes[56..60].copy_from_slice(&0u32.to_le_bytes());
+        fs::write(&unclosed, &bytes).unwrap();
+        assert_eq!(native(&unclosed).channels[0], wav49.channels[0]);
+    }
+
+    #[test]
+    fn broken_gsm_files_say_why() {
+        let Some(gsm) = sox_gsm() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        let raw = fs::read(&gsm.raw).unwrap();
+        let wav = fs::read(&gsm.wav49).unwrap();
+        let reason = |path: &Path| expect_error(path).to_string();
+
+        let short = write("short.gsm", &raw[..20]);
+        assert!(matches!(expect_error(&short), AudioError::Truncated { .. }));
+        assert!(
+            reason(&short).contains("first complete GSM block"),
+            "{}",
+            reason(&short)
+        );
+
+        let garbage: Vec<u8> = noise(64 * 1024, -3.0, 42)
+            .iter()
+            .map(|s| (s * 127.0 + 128.0) as u8)
+            .collect();
+        for path in [
+            write("random.gsm", &garbage),
+            write(
+                "notes.gsm",
+                &b"Agent greeted the customer by name.\n".repeat(50),
+            ),
+        ] {
+            let err = expect_error(&path);
+            assert!(matches!(err, AudioError::UnsupportedFormat { .. }), "{err}");
+            assert!(err.to_string().contains("GSM signature"), "{err}");
+        }
+
+        // The header ends where the data chunk would start, or the data chunk holds nothing.
+        let no_data = write("no-data.wav", &wav[..52]);
+        assert!(matches!(expect_error(&no_data), AudioError::Empty { .. }));
+        let mut header_only = wav[..60].to_vec();
+        header_only[56..60].copy_from_slice(&0u32.to_le_bytes());
+        let header_only = write("header-only.wav", &header_only);
+        assert!(matches!(
+            expect_error(&header_only),
+            AudioError::Empty { .. }
+        ));
+        // The header promises data that is not there.
+        let promised = write("promised.wav", &wav[..60 + 30]);
+        assert!(matches!(
+            expect_error(&promised),
+            AudioError::Truncated { .. }
+        ));
+
+        let mut odd = wav.clone();
+        odd[32..34].copy_from_slice(&40u16.to_le_bytes());
+        let odd = write("odd-blocks.wav", &odd);
+        assert!(matches!(expect_error(&odd), AudioError::Corrupt { .. }));
+        assert!(reason(&odd).contains("40-byte blocks"), "{}", reason(&odd));
+
+        let mut stereo = wav.clone();
+        stereo[22..24].copy_from_slice(&2u16.to_le_bytes());
+        let stereo = write("stereo.wav", &stereo);
+        assert!(reason(&stereo).contains("mono"), "{}", reason(&stereo));
+
+        let mut zero_rate = wav.clone();
+        zero_rate[24..28].copy_from_slice(&0u32.to_le_bytes());
+        let zero_rate = write("zero-rate.wav", &zero_rate);
+        assert!(
+            reason(&zero_rate).contains("sample rate"),
+            "{}",
+            reason(&zero_rate)
+        );
+
+        // Every cut through the header.
+        for len in 4..60 {
+            let path = write("cut-header.wav", &wav[..len]);
+            let err = expect_error(&path);
+            assert!(
+                matches!(err, AudioError::Truncated { .. } | AudioError::Empty { .. }),
+                "{len} bytes: {err}"
+            );
+        }
     }
 
     // ---- speech gate ---------------------------------------------------------------------
