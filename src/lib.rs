@@ -9,6 +9,7 @@ pub mod asr;
 pub mod audio;
 pub mod batch;
 pub mod classify;
+pub mod diarize;
 pub mod models;
 pub mod normalize;
 pub mod pipeline;
