@@ -3,7 +3,8 @@
 //! and seconds of compute per minute of audio. Run by scripts/measure-diarization.
 //!
 //! usage: cargo bench --bench diarize -- [--model ONNX] [--threads T] [--step FRAMES]
-//!        [--min-gap S] [--min-turn S] [--max-speakers N] [--night DIR] [--turns]
+//!        [--min-gap S] [--min-turn S] [--max-speakers N] [--merge-below DB] [--threshold P]
+//!        [--night DIR] [--only CALL] [--turns]
 //!
 //! The calls: real utterances of two different real speakers (the AWS demo agent, the Azure sample
 //! speaker, Asterisk's Allison in English and Spanish) alternated with pauses and overtalk by
@@ -49,6 +50,9 @@ fn main() {
     }
     if let Some(v) = flag("--max-speakers") {
         options.max_speakers = v.parse().expect("--max-speakers");
+    }
+    if let Some(v) = flag("--merge-below") {
+        options.merge_below_db = v.parse().expect("--merge-below");
     }
     if let Some(v) = flag("--threshold") {
         options.threshold = v.parse().expect("--threshold");
