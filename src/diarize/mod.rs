@@ -3,10 +3,11 @@
 //!
 //! A stereo call needs none of this (each side is its own channel). On a mono call the model reads
 //! 10 s windows every 2.5 s and says, per 17 ms frame, which of up to three voices talk; `stitch`
-//! follows each voice from window to window through the stretch they share and turns the averaged
-//! verdicts into turns; `der` scores turns against a reference. No speaker embeddings: measured on
-//! mixdowns of real two-party recordings, following voices through the overlap was enough (see
-//! `benches/diarize.rs`).
+//! follows each voice from window to window through the stretch they share, `voice` gives each
+//! followed voice (a fragment) its long-term average spectrum, and fragments that sound alike and
+//! never talk at once become one speaker; `der` scores turns against a reference. No speaker
+//! embedding model exists offline (see the notes); the spectrum cue was added because, measured,
+//! the model alone gave one agent two labels across a few seconds of silence (benches/diarize.rs).
 
 mod der;
 pub mod stitch;
