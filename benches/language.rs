@@ -1,4 +1,4 @@
-//! What the call-language decision sees on real speech (run by `scripts/measure-language`): for
+//! What the call-language decision sees on real speech (`cargo bench --bench language`): for
 //! calls built from Debian's recorded Asterisk prompts in Spanish, English, French, Italian and
 //! Russian (8 kHz human voices), the speech-weighted share of the allowed languages, the top
 //! language outside them, the verdict, and the detector's time. The thresholds in

@@ -12,6 +12,7 @@ pub mod asr;
 pub mod audio;
 pub mod batch;
 pub mod classify;
+pub mod diarize;
 pub mod language;
 pub mod layout;
 pub mod models;
