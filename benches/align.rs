@@ -146,6 +146,7 @@ fn five_minute_call() -> Transcript {
     Transcript {
         layout: None,
         wrong_language: None,
+        turns: Vec::new(),
         source: "bench".into(),
         sha256: String::new(),
         duration_s: Some(t),

@@ -221,7 +221,7 @@ fn print_row(name: &str, len_s: f64, d: &Diarization, der: &Der) {
 
 fn print_turns(turns: &[Turn]) {
     for t in turns {
-        println!("    {:>7.2} {:>7.2}  speaker {}", t.start, t.end, t.speaker);
+        println!("    {:>7.2} {:>7.2}  speaker {}", t.start, t.end, t.voice);
     }
 }
 

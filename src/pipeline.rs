@@ -6,9 +6,10 @@ use crate::align::{AlignOptions, Aligner};
 use crate::asr::{AsrError, AsrOptions, Chunk, Recogniser, Segment, chunk_speech};
 use crate::audio::{self, AudioError, SpeechRegion};
 use crate::classify::{Classifier, ClassifierOptions, ClassifyError, ScriptMeaning};
+use crate::diarize::{Diarization, Diarizer};
 use crate::language::{self, CallLanguage, Heard};
 use crate::layout::{self, Layout, LayoutKind};
-use crate::models::sha256_file;
+use crate::models::{ResolvedModel, sha256_file};
 use crate::normalize::{self, Lang};
 use crate::record::{AgentChannel, CallRecord};
 use crate::redact::Redactor;
@@ -101,6 +102,35 @@ pub enum CallError {
     Input { file: String, reason: String },
 }
 
+/// One worker's speech models, loaded once and reused for every call: Whisper, and the speaker
+/// separation that tells the voices of a mono call apart (when installed: without it a mono call's
+/// utterances stay `unknown`, and the transcript says why).
+pub struct Listener {
+    pub recogniser: Recogniser,
+    pub diarizer: Result<Diarizer, String>,
+}
+
+impl Listener {
+    pub fn load(model: &ResolvedModel, options: AsrOptions) -> Result<Listener, AsrError> {
+        let recogniser = Recogniser::load(model, options)?;
+        let diarizer = crate::models::resolve(DIARIZATION_MODEL)
+            .map_err(|e| e.to_string())
+            .and_then(|m| Diarizer::load(&m.path, 1).map_err(|e| e.to_string()));
+        if let Err(reason) = &diarizer {
+            tracing::warn!(
+                "mono calls will not have their speakers separated: {reason} (scripts/setup installs it)"
+            );
+        }
+        Ok(Listener {
+            recogniser,
+            diarizer,
+        })
+    }
+}
+
+/// The speaker segmentation model's name in the manifest.
+const DIARIZATION_MODEL: &str = "pyannote-segmentation";
+
 /// What shapes how a recording is heard, besides the models.
 #[derive(Debug, Clone)]
 pub struct HearOptions {
@@ -116,19 +146,20 @@ pub struct HearOptions {
 /// carry one signal; the call's language is decided from all of its speech, and each stretch is
 /// decoded in its own language when several are allowed.
 pub fn transcribe_call(
-    recogniser: &Recogniser,
+    listener: &mut Listener,
     path: &Path,
     options: &HearOptions,
 ) -> Result<Transcript, CallError> {
-    transcribe_call_timed(recogniser, path, options).map(|(t, _)| t)
+    transcribe_call_timed(listener, path, options).map(|(t, _)| t)
 }
 
 /// `transcribe_call`, also saying how long decoding took (the rest is Whisper).
 pub fn transcribe_call_timed(
-    recogniser: &Recogniser,
+    listener: &mut Listener,
     path: &Path,
     options: &HearOptions,
 ) -> Result<(Transcript, f64), CallError> {
+    let recogniser = &listener.recogniser;
     let file = path.display().to_string();
     let asr_err = |source| CallError::Asr {
         file: file.clone(),
@@ -249,6 +280,32 @@ pub fn transcribe_call_timed(
             .then(a.channel.cmp(&b.channel))
     });
 
+    // One channel holding both parties: whose voice is whose comes from speaker separation, word
+    // by word, so that a turn change inside a Whisper segment splits it.
+    let mut found = found;
+    let mut turns = Vec::new();
+    if let [(_, Speaker::Unknown, samples)] = channels.as_slice()
+        && !utterances.is_empty()
+    {
+        match &mut listener.diarizer {
+            Ok(diarizer) => {
+                let d = diarizer.diarize(samples).map_err(|e| CallError::Input {
+                    file: file.clone(),
+                    reason: e.to_string(),
+                })?;
+                found.decided_by = format!(
+                    "{}; {} voice(s) told apart by speaker separation",
+                    found.decided_by, d.speakers
+                );
+                utterances = split_by_voice(utterances, &d);
+                turns = d.turns;
+            }
+            Err(reason) => {
+                found.decided_by = format!("{}; voices not told apart: {reason}", found.decided_by);
+            }
+        }
+    }
+
     let model = recogniser.model();
     let transcript = Transcript {
         source: file,
@@ -256,6 +313,7 @@ pub fn transcribe_call_timed(
         duration_s: Some(decoded.duration_s),
         language,
         wrong_language,
+        turns,
         layout: Some(found),
         model: Some(ModelId {
             name: model.name.clone(),
@@ -272,6 +330,58 @@ fn top_languages(probs: &[(String, f32)]) -> Vec<(String, f32)> {
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     top.truncate(3);
     top
+}
+
+/// Gives every word of a mono channel the voice that held it, and cuts utterances where the voice
+/// changes. A word no turn is near goes with the word before it (or the first voiced word after).
+fn split_by_voice(utterances: Vec<Utterance>, d: &Diarization) -> Vec<Utterance> {
+    let mut out = Vec::new();
+    for u in utterances {
+        let voices: Vec<Option<u32>> = u
+            .words
+            .iter()
+            .map(|w| d.speaker_of(w.start, w.end))
+            .collect();
+        let first = voices.iter().flatten().next().copied();
+        let mut current: Option<(u32, Vec<crate::transcript::Word>)> = None;
+        for (w, v) in u.words.iter().zip(voices) {
+            let v = v.or(current.as_ref().map(|c| c.0)).or(first);
+            match (&mut current, v) {
+                (Some((cv, words)), Some(v)) if *cv == v => words.push(w.clone()),
+                (Some((_, words)), None) => words.push(w.clone()),
+                (_, v) => {
+                    if let Some((cv, words)) = current.take() {
+                        out.push(voiced(&u, Some(cv), words));
+                    }
+                    current = Some((v.unwrap_or(0), vec![w.clone()]));
+                }
+            }
+        }
+        match current {
+            Some((cv, words)) => out.push(voiced(&u, Some(cv), words)),
+            // No words (a source without word times): the utterance is kept whole.
+            None => out.push(u),
+        }
+    }
+    out
+}
+
+/// `u`'s stretch of `words`, said by `voice`.
+fn voiced(u: &Utterance, voice: Option<u32>, words: Vec<crate::transcript::Word>) -> Utterance {
+    Utterance {
+        speaker: u.speaker,
+        channel: u.channel,
+        start: words.first().map(|w| w.start),
+        end: words.last().map(|w| w.end),
+        voice,
+        language: u.language.clone(),
+        text: words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        words,
+    }
 }
 
 /// Speech judged for the call's language when only one language is allowed: enough to tell a call
@@ -482,6 +592,62 @@ mod tests {
     }
 
     #[test]
+    fn words_take_the_voice_that_held_them_and_a_turn_change_splits_an_utterance() {
+        use crate::diarize::Diarization;
+        use crate::transcript::{Turn, Word};
+        let word = |text: &str, start: f64| Word {
+            text: text.into(),
+            start,
+            end: start + 0.3,
+            p: 0.9,
+        };
+        let segment = Utterance {
+            speaker: Speaker::Unknown,
+            channel: Some(0),
+            start: Some(0.0),
+            end: Some(3.3),
+            voice: None,
+            language: None,
+            text: "how can I help? my car".into(),
+            words: vec![
+                word("how", 0.0),
+                word("can", 0.4),
+                word("I", 0.8),
+                word("help?", 1.2),
+                word("my", 2.6),
+                word("car", 3.0),
+            ],
+        };
+        let d = Diarization {
+            turns: vec![
+                Turn {
+                    start: 0.0,
+                    end: 1.6,
+                    voice: 0,
+                },
+                Turn {
+                    start: 2.5,
+                    end: 3.4,
+                    voice: 1,
+                },
+            ],
+            speakers: 2,
+        };
+        let split = split_by_voice(vec![segment], &d);
+        let parts: Vec<(Option<u32>, &str, Option<f64>)> = split
+            .iter()
+            .map(|u| (u.voice, u.text.as_str(), u.start))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                (Some(0), "how can I help?", Some(0.0)),
+                (Some(1), "my car", Some(2.6))
+            ]
+        );
+    }
+
+    #[test]
     fn one_signal_on_two_channels_is_heard_once_whatever_the_flag_says() {
         let voice: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin()).collect();
         let dual = vec![voice.clone(), voice.clone()];
@@ -559,7 +725,7 @@ pub struct Analyser {
     script: Script,
     aligner: Aligner,
     options: AnalyserOptions,
-    recogniser: Option<Recogniser>,
+    listener: Option<Listener>,
     /// The script's words per language, for Whisper's initial prompt.
     prompts: BTreeMap<String, String>,
     meaning: Option<(Classifier, ScriptMeaning)>,
@@ -583,7 +749,7 @@ impl Analyser {
             redactor: options.redact.then(Redactor::new),
             prompts: asr_prompts(script),
             options,
-            recogniser: None,
+            listener: None,
             meaning,
         })
     }
@@ -632,8 +798,8 @@ impl Analyser {
         };
         times.decode_s = decode_s;
         times.asr_s = started.elapsed().as_secs_f64() - decode_s;
-        if input.channels.is_none() && agent.is_some() {
-            agent = Some(decide_agent_channel(&self.aligner, &mut transcript));
+        if agent.as_ref().is_some_and(|a| a.decided_by == "default") {
+            agent = Some(decide_agent_side(&self.aligner, &mut transcript));
         }
 
         if transcript.wrong_language.is_some() {
@@ -694,50 +860,46 @@ impl Analyser {
                 reason,
             })?,
         };
-        if self.recogniser.is_none() {
+        if self.listener.is_none() {
             let model =
                 crate::models::resolve(&self.options.asr_model).map_err(|e| CallError::Input {
                     file: file.clone(),
                     reason: e.to_string(),
                 })?;
-            let recogniser =
-                Recogniser::load(&model, self.options.asr.clone()).map_err(|source| {
-                    CallError::Asr {
-                        file: file.clone(),
-                        source,
-                    }
-                })?;
-            self.recogniser = Some(recogniser);
+            let listener = Listener::load(&model, self.options.asr.clone()).map_err(|source| {
+                CallError::Asr {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
+            self.listener = Some(listener);
         }
-        let recogniser = self.recogniser.as_ref().expect("loaded just above");
+        let listener = self.listener.as_mut().expect("loaded just above");
         let options = HearOptions {
             layout: input.channels,
             language,
             prompts: self.prompts.clone(),
         };
-        let (t, decode_s) = transcribe_call_timed(recogniser, &input.path, &options)?;
+        let (t, decode_s) = transcribe_call_timed(listener, &input.path, &options)?;
         let stereo = t
             .layout
             .as_ref()
             .is_some_and(|l| l.kind == LayoutKind::Stereo);
-        let fixed = |channel| {
+        let voices = t.utterances.iter().any(|u| u.voice.is_some());
+        let agent = |channel, decided_by: &str| {
             Some(AgentChannel {
                 channel,
-                decided_by: "layout".into(),
+                voice: None,
+                decided_by: decided_by.into(),
                 confidence: None,
             })
         };
         let agent = match input.channels {
-            Some(ChannelLayout::AgentLeft) => fixed(0),
-            Some(ChannelLayout::AgentRight) => fixed(1),
-            Some(ChannelLayout::Mono) => None,
-            // Decided against the script once the transcript is in.
-            None if stereo => Some(AgentChannel {
-                channel: 0,
-                decided_by: "default".into(),
-                confidence: None,
-            }),
-            None => None,
+            Some(ChannelLayout::AgentLeft) if stereo => agent(0, "layout"),
+            Some(ChannelLayout::AgentRight) if stereo => agent(1, "layout"),
+            // Decided against the script once the transcript is in ("default" until then).
+            _ if stereo || voices => agent(0, "default"),
+            _ => None,
         };
         Ok((t, agent, decode_s))
     }
@@ -819,18 +981,27 @@ fn text_language(t: &Transcript, script: &Script) -> Option<String> {
         .cloned()
 }
 
-/// Relabels the speakers so that the channel that best matches the agent's steps is the agent's.
-fn decide_agent_channel(aligner: &Aligner, t: &mut Transcript) -> AgentChannel {
-    let Some((channel, confidence)) = aligner.agent_channel(t) else {
+/// Relabels the speakers so that the side (channel, or voice of a mono call) that best matches the
+/// agent's steps is the agent's.
+fn decide_agent_side(aligner: &Aligner, t: &mut Transcript) -> AgentChannel {
+    let voices = t.utterances.iter().any(|u| u.voice.is_some());
+    let channel = if voices {
+        t.utterances.iter().find_map(|u| u.channel).unwrap_or(0)
+    } else {
+        0
+    };
+    let Some((side, confidence)) = aligner.agent_side(t) else {
         return AgentChannel {
-            channel: 0,
+            channel,
+            voice: None,
             decided_by: "default".into(),
             confidence: None,
         };
     };
-    t.set_agent_channel(channel);
+    t.set_agent_side(side);
     AgentChannel {
-        channel,
+        channel: if voices { channel } else { side },
+        voice: voices.then_some(side),
         decided_by: "script".into(),
         confidence: Some(confidence),
     }

@@ -52,6 +52,9 @@ pub struct ScriptId {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentChannel {
     pub channel: u32,
+    /// In a mono call, the agent's voice (speaker separation); `None` for a stereo call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<u32>,
     /// "layout" (given), "script" (detected from the script's agent steps), or "default" (left).
     pub decided_by: String,
     pub confidence: Option<f32>,

@@ -57,7 +57,7 @@ pub fn score(alignment: &Alignment) -> CallScore {
 pub const HOLD_GAP_S: f64 = 20.0;
 
 /// Conversation metrics; each is `None` when the transcript cannot support it (no times; overtalk on
-/// a recording where the two parties are not on separate channels).
+/// a recording where the two parties are neither on separate channels nor told apart by voice).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub agent_talk_s: Option<f64>,
@@ -96,10 +96,31 @@ pub fn metrics(t: &Transcript) -> Metrics {
             hold_s: None,
         };
     }
-    let agent = spans(&|s| s == Speaker::Agent);
-    let customer = spans(&|s| s == Speaker::Customer);
+    let mut agent = spans(&|s| s == Speaker::Agent);
+    let mut customer = spans(&|s| s == Speaker::Customer);
     let everyone = spans(&|_| true);
     let labelled = t.utterances.iter().all(|u| u.speaker != Speaker::Unknown);
+    // A mono call's utterances are cut from one stream and never overlap: who talked when, and
+    // over whom, comes from its speaker separation's turns.
+    let agent_voice = t
+        .utterances
+        .iter()
+        .find(|u| u.speaker == Speaker::Agent)
+        .and_then(|u| u.voice);
+    if let Some(voice) = agent_voice.filter(|_| !t.turns.is_empty()) {
+        let of = |mine: bool| {
+            union(
+                t.turns
+                    .iter()
+                    .filter(|turn| (turn.voice == voice) == mine)
+                    .map(|turn| (turn.start, turn.end))
+                    .collect(),
+            )
+        };
+        agent = of(true);
+        customer = of(false);
+    }
+    let separated = separate_channels(t) || agent_voice.is_some() && !t.turns.is_empty();
     let (a, c) = (total(&agent), total(&customer));
     let gaps: Vec<f64> = everyone.windows(2).map(|w| w[1].0 - w[0].1).collect();
     let holds: Vec<f64> = gaps.iter().copied().filter(|g| *g >= HOLD_GAP_S).collect();
@@ -108,7 +129,7 @@ pub fn metrics(t: &Transcript) -> Metrics {
         customer_talk_s: labelled.then_some(c),
         agent_talk_ratio: (labelled && a + c > 0.0).then(|| a / (a + c)),
         longest_silence_s: Some(gaps.iter().copied().fold(0.0, f64::max)),
-        overtalk_s: (labelled && separate_channels(t)).then(|| overlap(&agent, &customer)),
+        overtalk_s: (labelled && separated).then(|| overlap(&agent, &customer)),
         hold_gaps: Some(holds.len()),
         hold_s: Some(holds.iter().sum()),
     }
@@ -220,6 +241,7 @@ mod tests {
         Transcript {
             layout: None,
             wrong_language: None,
+            turns: Vec::new(),
             source: "c".into(),
             sha256: String::new(),
             duration_s: Some(100.0),
@@ -261,6 +283,36 @@ mod tests {
             x.end = None;
         }
         assert_eq!(metrics(&t).longest_silence_s, None);
+    }
+
+    #[test]
+    fn a_mono_call_told_apart_by_voice_takes_talk_and_overtalk_from_its_turns() {
+        use crate::transcript::Turn;
+        let voiced = |speaker, voice, start, end| Utterance {
+            voice: Some(voice),
+            ..u(speaker, 0, start, end)
+        };
+        let mut t = transcript(vec![
+            voiced(Speaker::Agent, 1, 0.0, 4.0),
+            voiced(Speaker::Customer, 0, 4.0, 9.0),
+        ]);
+        // The customer starts a second before the agent stops.
+        t.turns = vec![
+            Turn {
+                start: 0.0,
+                end: 4.5,
+                voice: 1,
+            },
+            Turn {
+                start: 3.5,
+                end: 9.0,
+                voice: 0,
+            },
+        ];
+        let m = metrics(&t);
+        assert_eq!(m.agent_talk_s, Some(4.5));
+        assert_eq!(m.customer_talk_s, Some(5.5));
+        assert_eq!(m.overtalk_s, Some(1.0));
     }
 }
 

@@ -219,6 +219,7 @@ fn empty_and_foreign_utterances_do_not_break_a_call() {
     let transcript = Transcript {
         layout: None,
         wrong_language: None,
+        turns: Vec::new(),
         source: "hostile".into(),
         sha256: String::new(),
         duration_s: None,
@@ -378,6 +379,7 @@ fn matching_by_meaning_on_held_out_sentences() {
         let transcript = Transcript {
             layout: None,
             wrong_language: None,
+            turns: Vec::new(),
             source: "sentence".into(),
             sha256: String::new(),
             duration_s: None,

@@ -38,10 +38,10 @@ fn two_real_speakers_mixed_to_mono_are_told_apart() {
         100.0 * der.rate()
     );
     // Words are given to the speaker who says them.
-    let first = call.reference.iter().find(|t| t.speaker == 0).unwrap();
+    let first = call.reference.iter().find(|t| t.voice == 0).unwrap();
     let mid = (first.start + first.end) / 2.0;
     let agent = d.speaker_of(mid - 0.2, mid + 0.2);
-    let second = call.reference.iter().find(|t| t.speaker == 1).unwrap();
+    let second = call.reference.iter().find(|t| t.voice == 1).unwrap();
     let mid = (second.start + second.end) / 2.0;
     assert_ne!(agent, d.speaker_of(mid - 0.2, mid + 0.2));
     assert!(d.talk_s(0) > 20.0 && d.talk_s(1) > 20.0);

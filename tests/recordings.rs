@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{prompt_references, recogniser, write_wav};
+use common::{listener, prompt_references, write_wav};
 use guion::audio;
 use guion::layout::LayoutKind;
 use guion::normalize::{Lang, wer};
@@ -41,7 +41,7 @@ fn hear(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Transcrip
         language: language.parse::<LanguageChoice>().unwrap(),
         prompts: Default::default(),
     };
-    pipeline::transcribe_call(&recogniser(), path, &options).unwrap_or_else(|e| panic!("{e}"))
+    pipeline::transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn text(t: &Transcript, keep: impl Fn(&guion::transcript::Utterance) -> bool) -> String {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{PROMPTS, prompt_path, prompt_references, recogniser, shared_speech, write_wav};
+use common::{PROMPTS, listener, prompt_path, prompt_references, shared_speech, write_wav};
 use guion::audio;
 use guion::normalize::{Lang, wer};
 use guion::pipeline::{ChannelLayout, HearOptions, LanguageChoice, transcribe_call};
@@ -17,7 +17,7 @@ fn transcribe(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Tra
         language: choice,
         prompts: Default::default(),
     };
-    let t = transcribe_call(&recogniser(), path, &options).unwrap_or_else(|e| panic!("{e}"));
+    let t = transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"));
     assert_words_well_timed(&t);
     t
 }
@@ -136,7 +136,8 @@ fn silence_noise_and_tones_give_no_words() {
     let tone: Vec<f32> = (0..10 * sr)
         .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 425.0 * i as f32 / sr as f32).sin())
         .collect();
-    let r = recogniser();
+    let listener = listener();
+    let r = &listener.recogniser;
     for (name, samples) in [("silence", &silence), ("hiss", &hiss), ("tone", &tone)] {
         for lang in ["es", "en"] {
             let regions = audio::speech_regions(samples, &r.options().gate);

@@ -448,24 +448,19 @@ impl Aligner {
         hits.into_iter().map(|(_, h)| h).collect()
     }
 
-    /// For a stereo call whose layout is unknown: the channel that sounds most like the script's agent
-    /// steps, and how sure that is (0.5 = a coin toss, 1 = only one channel matches at all).
-    pub fn agent_channel(&self, transcript: &Transcript) -> Option<(u32, f32)> {
-        let mut channels: Vec<u32> = transcript
-            .utterances
-            .iter()
-            .filter_map(|u| u.channel)
-            .collect();
-        channels.sort_unstable();
-        channels.dedup();
-        if channels.len() != 2 {
+    /// For a call whose agent is not known: the side (a stereo call's channel, a mono call's voice)
+    /// that sounds most like the script's agent steps, and how sure that is (its share of what all
+    /// sides matched: 0.5 between two sides is a coin toss, 1 = only one side matches at all).
+    pub fn agent_side(&self, transcript: &Transcript) -> Option<(u32, f32)> {
+        let sides = transcript.sides();
+        if sides.len() < 2 {
             return None;
         }
-        let scores: Vec<f32> = channels
+        let scores: Vec<f32> = sides
             .iter()
             .map(|&c| {
                 let mut as_agent = transcript.clone();
-                as_agent.set_agent_channel(c);
+                as_agent.set_agent_side(c);
                 let call = CallWords::new(&as_agent);
                 let sims = SimilarityTable::new(&self.vocab, &call.words);
                 let agent = call.stream(&[Speaker::Agent]);
@@ -482,12 +477,16 @@ impl Aligner {
                     .sum()
             })
             .collect();
-        let total = scores[0] + scores[1];
+        let total: f32 = scores.iter().sum();
         if total <= 0.0 {
             return None;
         }
-        let best = if scores[1] > scores[0] { 1 } else { 0 };
-        Some((channels[best], scores[best] / total))
+        // The first of equals: the left channel, or the voice heard first.
+        let best = (0..scores.len())
+            .rev()
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap_or(0);
+        Some((sides[best], scores[best] / total))
     }
 }
 

@@ -104,6 +104,7 @@ fn call(utterances: Vec<Utterance>, duration: f64) -> Transcript {
     Transcript {
         layout: None,
         wrong_language: None,
+        turns: Vec::new(),
         source: "call.wav".into(),
         sha256: String::new(),
         duration_s: Some(duration),
@@ -366,7 +367,7 @@ fn the_agent_channel_is_the_one_that_sounds_like_the_script() {
         u.speaker = Speaker::Unknown;
     }
     let (channel, confidence) = Aligner::new(&script(), AlignOptions::default())
-        .agent_channel(&t)
+        .agent_side(&t)
         .unwrap();
     assert_eq!(channel, 1);
     assert!(confidence > 0.8, "{confidence}");

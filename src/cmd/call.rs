@@ -211,7 +211,11 @@ fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
             ("layout", _) => "as given".to_string(),
             _ => "left, by default".to_string(),
         };
-        writeln!(out, "{BOLD}agent{BOLD:#}   channel {} ({how})", a.channel)?;
+        let side = match a.voice {
+            Some(v) => format!("voice {v} of the mono channel"),
+            None => format!("channel {}", a.channel),
+        };
+        writeln!(out, "{BOLD}agent{BOLD:#}   {side} ({how})")?;
     }
     let adherence = view
         .adherence

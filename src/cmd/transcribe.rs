@@ -1,9 +1,9 @@
 //! `guion transcribe`: call recordings in, transcripts with word timings out.
 
 use anyhow::{Context, Result};
-use guion::asr::{AsrOptions, Recogniser};
+use guion::asr::AsrOptions;
 use guion::models;
-use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice};
+use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice, Listener};
 use guion::transcript::Format;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,7 +79,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.out.is_none() && args.format.len() > 1 {
         anyhow::bail!("several formats need --out DIR");
     }
-    let recogniser = Recogniser::load(&model, options)?;
+    let mut listener = Listener::load(&model, options)?;
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -93,7 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let several = args.files.len() > 1;
     for path in &args.files {
         let started = Instant::now();
-        let transcript = match pipeline::transcribe_call(&recogniser, path, &hear) {
+        let transcript = match pipeline::transcribe_call(&mut listener, path, &hear) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("guion: {e}");

@@ -100,12 +100,12 @@ pub fn diarization_error(reference: &[Turn], hypothesis: &[Turn], collar_s: f64)
 
 /// Each speaker's activity on the 10 ms grid, speakers in order of id.
 fn grid(turns: &[Turn], steps: usize) -> (Vec<u32>, Vec<Vec<bool>>) {
-    let mut ids: Vec<u32> = turns.iter().map(|t| t.speaker).collect();
+    let mut ids: Vec<u32> = turns.iter().map(|t| t.voice).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut grids = vec![vec![false; steps]; ids.len()];
     for t in turns {
-        let row = ids.binary_search(&t.speaker).unwrap_or(0);
+        let row = ids.binary_search(&t.voice).unwrap_or(0);
         for s in span_steps(t.start, t.end, steps) {
             grids[row][s] = true;
         }
@@ -183,7 +183,7 @@ mod tests {
         Turn {
             start,
             end,
-            speaker,
+            voice: speaker,
         }
     }
 

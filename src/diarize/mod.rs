@@ -22,14 +22,7 @@ pub use der::{Der, diarization_error};
 pub use stitch::StitchOptions;
 use stitch::{FRAME_STEP, Stitcher, WINDOW_FRAMES, WINDOW_SAMPLES};
 
-/// One stretch of one speaker's talk, in seconds from the start of the call.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Turn {
-    pub start: f64,
-    pub end: f64,
-    /// 0, 1, … in the order the speakers first talk.
-    pub speaker: u32,
-}
+pub use crate::transcript::Turn;
 
 /// A call's speakers and their turns.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,7 +53,7 @@ impl Diarization {
         stitch::union_length(
             self.turns
                 .iter()
-                .filter(|t| t.speaker == speaker)
+                .filter(|t| t.voice == speaker)
                 .map(|t| (t.start, t.end)),
         )
     }

@@ -612,11 +612,11 @@ fn number_turns(per_speaker: Vec<Vec<(f64, f64)>>) -> Diarization {
             per_speaker[g].iter().map(move |&(start, end)| Turn {
                 start,
                 end,
-                speaker: id as u32,
+                voice: id as u32,
             })
         })
         .collect();
-    turns.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.speaker.cmp(&b.speaker)));
+    turns.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.voice.cmp(&b.voice)));
     Diarization {
         turns,
         speakers: order.len() as u32,
@@ -652,7 +652,7 @@ pub fn overlap_length(turns: &[Turn]) -> f64 {
     let mut edges: Vec<(f64, i32, u32)> = turns
         .iter()
         .filter(|t| t.end > t.start)
-        .flat_map(|t| [(t.start, 1, t.speaker), (t.end, -1, t.speaker)])
+        .flat_map(|t| [(t.start, 1, t.voice), (t.end, -1, t.voice)])
         .collect();
     edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut active: std::collections::BTreeMap<u32, i32> = Default::default();
@@ -682,7 +682,7 @@ pub fn speaker_of(turns: &[Turn], start: f64, end: f64, reach: f64) -> Option<u3
         let shared = end.min(t.end) - start.max(t.start);
         // A zero-length span (a point) counts as held by any turn that contains it.
         if shared > 0.0 || (shared == 0.0 && t.start <= start && end <= t.end) {
-            *held.entry(t.speaker).or_insert(0.0) += shared;
+            *held.entry(t.voice).or_insert(0.0) += shared;
         }
     }
     if let Some((&speaker, _)) = held
@@ -693,7 +693,7 @@ pub fn speaker_of(turns: &[Turn], start: f64, end: f64, reach: f64) -> Option<u3
     }
     turns
         .iter()
-        .map(|t| ((t.start - end).max(start - t.end), t.speaker))
+        .map(|t| ((t.start - end).max(start - t.end), t.voice))
         .filter(|(d, _)| *d <= reach)
         .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
         .map(|(_, s)| s)
@@ -826,7 +826,7 @@ mod tests {
         assert_eq!(d.turns.len(), 2);
         // Numbered by first speech.
         let d = into_diarization(vec![vec![(5.0, 9.0)], vec![(0.0, 4.0)]], &options);
-        assert_eq!(d.turns[0].speaker, 0);
+        assert_eq!(d.turns[0].voice, 0);
         assert_eq!(d.turns[0].start, 0.0);
     }
 
@@ -834,7 +834,7 @@ mod tests {
         Turn {
             start,
             end,
-            speaker,
+            voice: speaker,
         }
     }
 

@@ -25,7 +25,20 @@ pub struct Transcript {
     /// neither transcribed nor scored, and `language` is the one found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrong_language: Option<WrongLanguage>,
+    /// Who spoke when in a mono call, from speaker separation: talk time and overtalk come from
+    /// here, since a mono call's utterances never overlap. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<Turn>,
     pub utterances: Vec<Utterance>,
+}
+
+/// One stretch of one voice's talk in a mono call (speaker separation), in seconds from the start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub start: f64,
+    pub end: f64,
+    /// 0, 1, … in the order the voices first talk.
+    pub voice: u32,
 }
 
 /// A call whose speech is in none of the languages it may be scored in.
@@ -82,6 +95,13 @@ pub struct Utterance {
     pub words: Vec<Word>,
 }
 
+impl Utterance {
+    /// Which side of the call said it: its voice in a mono call, else its channel.
+    pub fn side(&self) -> Option<u32> {
+        self.voice.or(self.channel)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Word {
     pub text: String,
@@ -113,11 +133,20 @@ impl Format {
 }
 
 impl Transcript {
-    /// Labels the utterances heard on `channel` as the agent's and all others as the customer's: what a
-    /// stereo call's layout, given or detected, means.
-    pub fn set_agent_channel(&mut self, channel: u32) {
+    /// The sides of the call that may be the agent's: the voices of a mono call told apart by speaker
+    /// separation, else the channels of a stereo call. Sorted.
+    pub fn sides(&self) -> Vec<u32> {
+        let mut sides: Vec<u32> = self.utterances.iter().filter_map(Utterance::side).collect();
+        sides.sort_unstable();
+        sides.dedup();
+        sides
+    }
+
+    /// Labels the utterances of `side` (see [`Transcript::sides`]) as the agent's and all others as
+    /// the customer's: what a stereo call's layout, or a mono call's voices, mean once decided.
+    pub fn set_agent_side(&mut self, side: u32) {
         for u in &mut self.utterances {
-            u.speaker = if u.channel == Some(channel) {
+            u.speaker = if u.side() == Some(side) {
                 Speaker::Agent
             } else {
                 Speaker::Customer
@@ -216,6 +245,7 @@ mod tests {
         Transcript {
             layout: None,
             wrong_language: None,
+            turns: Vec::new(),
             source: "call.wav".into(),
             sha256: "00".repeat(32),
             duration_s: Some(3725.5),

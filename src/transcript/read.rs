@@ -404,6 +404,7 @@ fn transcript(
     Transcript {
         layout: None,
         wrong_language: None,
+        turns: Vec::new(),
         source: source.into(),
         sha256: sha256_bytes(bytes),
         duration_s,
@@ -1363,6 +1364,7 @@ mod tests {
         Transcript {
             layout: None,
             wrong_language: None,
+            turns: Vec::new(),
             source: "calls/0001.wav".into(),
             sha256: "ab".repeat(32),
             duration_s: Some(75.5),

@@ -2,17 +2,19 @@
 //! recordings they run on (Debian's Asterisk prompts, installed by scripts/setup, and ../shared/data).
 #![allow(dead_code)]
 
-use guion::asr::{AsrOptions, Recogniser};
+use guion::asr::AsrOptions;
 use guion::models;
+use guion::pipeline::Listener;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-/// Whisper base, loaded once and shared: the tests take turns, as a batch worker's calls do.
-pub fn recogniser() -> MutexGuard<'static, Recogniser> {
-    static RECOGNISER: OnceLock<Mutex<Recogniser>> = OnceLock::new();
-    RECOGNISER
+/// Whisper base and the speaker separation, loaded once and shared: the tests take turns, as a
+/// batch worker's calls do.
+pub fn listener() -> MutexGuard<'static, Listener> {
+    static LISTENER: OnceLock<Mutex<Listener>> = OnceLock::new();
+    LISTENER
         .get_or_init(|| {
             let model = models::resolve("base").unwrap_or_else(|e| {
                 panic!("{e}\n(the integration tests need scripts/setup first)")
@@ -21,7 +23,11 @@ pub fn recogniser() -> MutexGuard<'static, Recogniser> {
                 threads: 2,
                 ..AsrOptions::default()
             };
-            Mutex::new(Recogniser::load(&model, options).expect("load Whisper base"))
+            let listener = Listener::load(&model, options).expect("load Whisper base");
+            if let Err(e) = &listener.diarizer {
+                panic!("{e}\n(the integration tests need scripts/setup first)");
+            }
+            Mutex::new(listener)
         })
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

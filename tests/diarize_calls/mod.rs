@@ -191,7 +191,7 @@ pub fn reference_turns(channel: &[f32], speaker: u32) -> Vec<Turn> {
         .map(|r| Turn {
             start: r.start_s(),
             end: r.end_s(),
-            speaker,
+            voice: speaker,
         })
         .collect()
 }
