@@ -648,6 +648,26 @@ mod tests {
     }
 
     #[test]
+    fn whisper_is_prompted_with_the_scripts_names_and_key_words_not_its_forbidden_phrases() {
+        let toml = include_str!("../examples/scripts/acme-seguros.toml");
+        let (script, _) = Script::parse(toml, "acme-seguros.toml").expect("the example parses");
+        let prompts = asr_prompts(&script);
+        let es = &prompts["es"];
+        assert!(es.starts_with("Acme Seguros,"), "{es}");
+        assert!(
+            prompts["en"].starts_with("Acme Insurance,"),
+            "{}",
+            prompts["en"]
+        );
+        for f in &script.forbidden {
+            for phrase in f.variants.values().flatten() {
+                assert!(!es.contains(phrase.as_str()), "{phrase} in {es}");
+            }
+        }
+        assert!(es.split(", ").count() <= 40);
+    }
+
+    #[test]
     fn one_signal_on_two_channels_is_heard_once_whatever_the_flag_says() {
         let voice: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin()).collect();
         let dual = vec![voice.clone(), voice.clone()];
@@ -683,6 +703,8 @@ pub struct AnalyserOptions {
     pub classifier: ClassifierOptions,
     /// Hide PII in every text of the record.
     pub redact: bool,
+    /// Give Whisper the script's names and key words as its initial prompt.
+    pub script_prompt: bool,
 }
 
 impl Default for AnalyserOptions {
@@ -693,6 +715,7 @@ impl Default for AnalyserOptions {
             meaning: true,
             classifier: ClassifierOptions::default(),
             redact: true,
+            script_prompt: true,
         }
     }
 }
@@ -747,7 +770,11 @@ impl Analyser {
             script: script.clone(),
             aligner: Aligner::new(script, AlignOptions::default()),
             redactor: options.redact.then(Redactor::new),
-            prompts: asr_prompts(script),
+            prompts: if options.script_prompt {
+                asr_prompts(script)
+            } else {
+                BTreeMap::new()
+            },
             options,
             listener: None,
             meaning,
@@ -763,8 +790,8 @@ impl Analyser {
         ];
         if is_recording {
             ids.push(format!(
-                "asr={} beam={}",
-                self.options.asr_model, self.options.asr.beam_size
+                "asr={} beam={} prompt={}",
+                self.options.asr_model, self.options.asr.beam_size, self.options.script_prompt
             ));
         }
         if let Some((c, prepared)) = &self.meaning {

@@ -139,6 +139,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             meaning: !args.meaning.no_meaning,
             classifier: args.meaning.classifier(),
             redact: args.meaning.redact,
+            script_prompt: !args.meaning.no_script_prompt,
         },
     };
     let store = Mutex::new(Store::open(&args.out)?);

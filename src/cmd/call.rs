@@ -134,6 +134,7 @@ fn analyse(args: &Args) -> Result<CallRecord> {
             meaning: !args.meaning.no_meaning,
             classifier: args.meaning.classifier(),
             redact: args.meaning.redact,
+            script_prompt: !args.meaning.no_script_prompt,
         },
     )?;
     let input = CallInput {

@@ -26,6 +26,10 @@ pub struct MeaningArgs {
     #[arg(long, value_name = "FILE")]
     pub value_head: Option<PathBuf>,
 
+    /// Do not give Whisper the script's brand names and key words (its initial prompt), per language.
+    #[arg(long)]
+    pub no_script_prompt: bool,
+
     /// Keep PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) in what is shown, stored
     /// and written, for audits that may see it.
     #[arg(long = "no-redact", action = clap::ArgAction::SetFalse)]
