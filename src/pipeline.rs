@@ -335,6 +335,10 @@ fn top_languages(probs: &[(String, f32)]) -> Vec<(String, f32)> {
 /// Gives every word of a mono channel the voice that held it, and cuts utterances where the voice
 /// changes. A word no turn is near goes with the word before it (or the first voiced word after).
 fn split_by_voice(utterances: Vec<Utterance>, d: &Diarization) -> Vec<Utterance> {
+    if d.turns.is_empty() {
+        // The segmenter heard nobody: no voice is better than an invented one.
+        return utterances;
+    }
     let mut out = Vec::new();
     for u in utterances {
         let voices: Vec<Option<u32>> = u
