@@ -7,8 +7,12 @@
 //! from core-sounds-*.txt.gz); (b) ../shared/data/speech; (c) ten seconds each of digital silence,
 //! −30 dBFS hiss, a 425 Hz hold tone, a 425 Hz ringing cadence and a melody of harmonic notes.
 //!
-//! usage: cargo bench --bench vad -- [--no-asr] [--threads T] [--vad NAME=THR,NEG,MIN_SPEECH,MIN_SILENCE,PAD]...
+//! usage: cargo bench --bench vad -- [--no-asr] [--asr-all] [--only SET] [--threads T]
+//!        [--vad NAME=THR,NEG,MIN_SPEECH,MIN_SILENCE,PAD]...
+//! Seconds kept are computed for every detector; Whisper runs on the energy gate's, Silero's and any
+//! `--vad` detector's regions (`--asr-all`: also on everything, the union and the intersection).
 //! `--vad` adds Silero with other options (probabilities are computed once per input and reused).
+//! `--only` keeps the sets whose name contains SET (prompts, shared, aws, no speech).
 
 use guion::asr::{AsrOptions, Recogniser};
 use guion::audio::{self, GateOptions, SAMPLE_RATE, SpeechRegion};
@@ -59,6 +63,8 @@ enum Kind {
 struct Detector {
     name: String,
     kind: Kind,
+    /// Whether Whisper runs on its regions (it is the slow part: ~30 s of encoder per call).
+    asr: bool,
 }
 
 impl Detector {
@@ -292,6 +298,8 @@ struct Tally {
     reference_words: f64,
     words: usize,
     asr_s: f64,
+    /// Whisper ran on this detector's regions.
+    asked: bool,
 }
 
 fn parse_vad(spec: &str) -> Detector {
@@ -304,6 +312,7 @@ fn parse_vad(spec: &str) -> Detector {
     };
     Detector {
         name: name.into(),
+        asr: true,
         kind: Kind::Vad(VadOptions {
             threshold: thr.parse().expect("THR"),
             neg_threshold: neg.parse().expect("NEG"),
@@ -320,12 +329,16 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let mut asr = true;
+    let mut asr_all = false;
+    let mut only: Option<String> = None;
     let mut threads = 2usize;
     let mut extra = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--no-asr" => asr = false,
+            "--asr-all" => asr_all = true,
+            "--only" => only = it.next().cloned(),
             "--threads" => threads = it.next().and_then(|t| t.parse().ok()).expect("--threads T"),
             "--vad" => extra.push(parse_vad(it.next().expect("--vad SPEC"))),
             other => panic!("unknown argument {other}"),
@@ -336,6 +349,9 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}\n(scripts/measure-vad needs scripts/setup first)"));
     let mut vad = Vad::load(&silero.path, 1).unwrap_or_else(|e| panic!("{e}"));
     let mut inputs = inputs();
+    if let Some(only) = &only {
+        inputs.retain(|i| i.set.contains(only.as_str()));
+    }
     for input in &mut inputs {
         input.probabilities = vad
             .probabilities(&input.samples)
@@ -378,22 +394,27 @@ fn main() {
         Detector {
             name: "everything".into(),
             kind: Kind::All,
+            asr: asr_all,
         },
         Detector {
             name: "energy gate".into(),
             kind: Kind::Gate,
+            asr: true,
         },
         Detector {
             name: "silero".into(),
             kind: Kind::Vad(defaults.clone()),
+            asr: true,
         },
         Detector {
             name: "gate ∪ silero".into(),
             kind: Kind::Union(defaults.clone()),
+            asr: asr_all,
         },
         Detector {
             name: "gate ∩ silero".into(),
             kind: Kind::Intersection(defaults),
+            asr: asr_all,
         },
     ];
     detectors.extend(extra);
@@ -415,6 +436,8 @@ fn main() {
     let mut tallies: HashMap<(&str, String), Tally> = HashMap::new();
     let mut rows: Vec<String> = Vec::new();
     for input in &inputs {
+        // Detectors that keep exactly the same regions get the same transcript: decode once.
+        let mut decoded: Vec<(Vec<SpeechRegion>, String, f64)> = Vec::new();
         let mut row = format!(
             "| {} | {} | {:.1} |",
             input.set,
@@ -428,14 +451,23 @@ fn main() {
             tally.audio_s += input.samples.len() as f64 / f64::from(SAMPLE_RATE);
             tally.kept_s += kept;
             let mut cell = format!(" {kept:.1}");
-            if let Some(r) = &recogniser {
-                let t = Instant::now();
-                let segments = r
-                    .transcribe(&input.samples, &regions, input.lang)
-                    .unwrap_or_else(|e| panic!("{}: {e}", input.name));
-                tally.asr_s += t.elapsed().as_secs_f64();
-                let text: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
-                let text = text.join(" ");
+            if let Some(r) = recogniser.as_ref().filter(|_| d.asr) {
+                let known = decoded.iter().find(|(k, _, _)| *k == regions);
+                let (text, asr_s) = if let Some((_, text, asr_s)) = known {
+                    (text.clone(), *asr_s)
+                } else {
+                    let t = Instant::now();
+                    let segments = r
+                        .transcribe(&input.samples, &regions, input.lang)
+                        .unwrap_or_else(|e| panic!("{}: {e}", input.name));
+                    let asr_s = t.elapsed().as_secs_f64();
+                    let text: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
+                    let text = text.join(" ");
+                    decoded.push((regions.clone(), text.clone(), asr_s));
+                    (text, asr_s)
+                };
+                tally.asr_s += asr_s;
+                tally.asked = true;
                 let lang = Lang::from_code(input.lang);
                 let n = words(&text, lang).len();
                 tally.words += n;
@@ -463,12 +495,12 @@ fn main() {
             let Some(t) = tallies.get(&(set, d.name.clone())) else {
                 continue;
             };
-            let wer = if t.reference_words > 0.0 && recogniser.is_some() {
+            let wer = if t.reference_words > 0.0 && t.asked {
                 format!("{:.3}", t.errors / t.reference_words)
             } else {
                 "—".into()
             };
-            let (words, asr_s) = if recogniser.is_some() {
+            let (words, asr_s) = if t.asked {
                 (t.words.to_string(), format!("{:.1}", t.asr_s))
             } else {
                 ("—".into(), "—".into())

@@ -60,8 +60,8 @@ impl Default for VadOptions {
             threshold: 0.5,
             neg_threshold: 0.35,
             min_speech_ms: 250,
-            min_silence_ms: 100,
-            pad_ms: 30,
+            min_silence_ms: 300,
+            pad_ms: 200,
         }
     }
 }
