@@ -36,8 +36,10 @@ pub enum VadError {
     Run { path: PathBuf, reason: String },
 }
 
-/// Tuning for [`Vad::speech_regions`]. The defaults were chosen by `scripts/measure-vad` (Whisper
-/// base's word error rate on what is kept, and nothing kept on silence, hiss, tones and music).
+/// Tuning for [`Vad::speech_regions`]. The defaults were chosen with `scripts/measure-vad`: Silero's
+/// own (30 ms padding, 100 ms pauses) cut first words off the Asterisk prompts ("Ese agente" became
+/// "Se ha gente"); 200 ms of padding and 300 ms pauses, the energy gate's own margins, keep them, and
+/// still keep nothing of silence, hiss, tones or a melody.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VadOptions {
     /// A frame at or above this probability starts speech.
