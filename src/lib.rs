@@ -27,3 +27,4 @@ pub mod script;
 pub mod stats;
 pub mod store;
 pub mod transcript;
+pub mod vad;

