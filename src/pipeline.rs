@@ -16,6 +16,7 @@ use crate::redact::Redactor;
 use crate::script::Script;
 use crate::transcript::read::{self, CsvColumns, InputFormat};
 use crate::transcript::{ModelId, Speaker, Transcript, Utterance, WrongLanguage};
+use crate::vad::{Vad, VadOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -107,12 +108,22 @@ pub enum CallError {
 /// utterances stay `unknown`, and the transcript says why).
 pub struct Listener {
     pub recogniser: Recogniser,
+    /// Silero VAD, the speech detector; without it, the energy gate (`audio::speech_regions`).
+    pub vad: Result<Vad, String>,
     pub diarizer: Result<Diarizer, String>,
 }
 
 impl Listener {
     pub fn load(model: &ResolvedModel, options: AsrOptions) -> Result<Listener, AsrError> {
         let recogniser = Recogniser::load(model, options)?;
+        let vad = crate::models::resolve(VAD_MODEL)
+            .map_err(|e| e.to_string())
+            .and_then(|m| Vad::load(&m.path, 1).map_err(|e| e.to_string()));
+        if let Err(reason) = &vad {
+            tracing::warn!(
+                "speech is found by the energy gate, not Silero VAD: {reason} (scripts/setup installs it)"
+            );
+        }
         let diarizer = crate::models::resolve(DIARIZATION_MODEL)
             .map_err(|e| e.to_string())
             .and_then(|m| Diarizer::load(&m.path, 1).map_err(|e| e.to_string()));
@@ -123,12 +134,37 @@ impl Listener {
         }
         Ok(Listener {
             recogniser,
+            vad,
             diarizer,
         })
     }
+
+    /// The stretches of one channel that hold speech: Silero VAD's, or the energy gate's without it.
+    fn speech_regions(&mut self, samples: &[f32]) -> Result<Vec<SpeechRegion>, String> {
+        match &mut self.vad {
+            Ok(vad) => vad
+                .speech_regions(samples, &VadOptions::default())
+                .map_err(|e| e.to_string()),
+            Err(_) => Ok(audio::speech_regions(
+                samples,
+                &self.recogniser.options().gate,
+            )),
+        }
+    }
 }
 
-/// The speaker segmentation model's name in the manifest.
+/// What finds speech, as a stored result's key names it: the same call heard through another
+/// detector may decode differently.
+pub fn speech_detector() -> &'static str {
+    if crate::models::resolve(VAD_MODEL).is_ok() {
+        "silero-vad"
+    } else {
+        "energy-gate"
+    }
+}
+
+/// The speech detector's and the speaker segmentation model's names in the manifest.
+const VAD_MODEL: &str = "silero-vad";
 const DIARIZATION_MODEL: &str = "pyannote-segmentation";
 
 /// What shapes how a recording is heard, besides the models.
@@ -159,7 +195,6 @@ pub fn transcribe_call_timed(
     path: &Path,
     options: &HearOptions,
 ) -> Result<(Transcript, f64), CallError> {
-    let recogniser = &listener.recogniser;
     let file = path.display().to_string();
     let asr_err = |source| CallError::Asr {
         file: file.clone(),
@@ -170,7 +205,7 @@ pub fn transcribe_call_timed(
         LanguageChoice::Detect(allowed) => allowed.clone(),
     };
     for lang in &allowed {
-        recogniser.check_language(lang).map_err(asr_err)?;
+        listener.recogniser.check_language(lang).map_err(asr_err)?;
     }
     let sha256 = sha256_file(path).map_err(|source| CallError::Io {
         file: file.clone(),
@@ -188,11 +223,17 @@ pub fn transcribe_call_timed(
             }
         })?;
 
-    let gate = &recogniser.options().gate;
-    let chunks: Vec<Vec<Chunk>> = channels
-        .iter()
-        .map(|(_, _, samples)| chunk_speech(samples, &audio::speech_regions(samples, gate)))
-        .collect();
+    let mut chunks: Vec<Vec<Chunk>> = Vec::with_capacity(channels.len());
+    for (_, _, samples) in &channels {
+        let regions = listener
+            .speech_regions(samples)
+            .map_err(|reason| CallError::Input {
+                file: file.clone(),
+                reason,
+            })?;
+        chunks.push(chunk_speech(samples, &regions));
+    }
+    let recogniser = &listener.recogniser;
 
     // The language of every chunk with enough speech when several languages are allowed (each
     // stretch is decoded in its own); otherwise only the first minute of speech, enough to tell a
@@ -794,8 +835,11 @@ impl Analyser {
         ];
         if is_recording {
             ids.push(format!(
-                "asr={} beam={} prompt={}",
-                self.options.asr_model, self.options.asr.beam_size, self.options.script_prompt
+                "asr={} beam={} prompt={} speech={}",
+                self.options.asr_model,
+                self.options.asr.beam_size,
+                self.options.script_prompt,
+                speech_detector()
             ));
         }
         if let Some((c, prepared)) = &self.meaning {

