@@ -9,37 +9,17 @@ use guion::audio;
 use guion::language::{self, CallLanguage, Heard};
 use std::time::Instant;
 
-const IDS: &[&str] = &[
-    "agent-alreadyon",
-    "agent-user",
-    "conf-getchannel",
-    "conf-invalid",
-    "conf-onlyperson",
-    "conf-placeintoconf",
-    "conf-waitforleader",
-    "queue-youarenext",
-    "privacy-prompt",
-    "privacy-unident",
-    "vm-intro",
-    "queue-periodic-announce",
-];
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-fn voice(lang: &str) -> &'static str {
-    match lang {
-        "es" => "es_MX_f_Allison",
-        "en" => "en_US_f_Allison",
-        "fr" => "fr_CA_f_June",
-        "it" => "it_IT_m_Carlo",
-        _ => "ru_RU_f_IvrvoiceRU",
-    }
-}
+/// The tests' prompts; the first twelve make three calls of four.
+const IDS: &[&str] = common::PROMPTS;
 
 /// A "call": prompts of one language one after another with a second of silence between.
 fn call(lang: &str, ids: &[&str]) -> Vec<f32> {
     let mut out = Vec::new();
     for id in ids {
-        let path = format!("/usr/share/asterisk/sounds/{}/{id}.wav", voice(lang));
-        let Ok(a) = audio::decode_file(std::path::Path::new(&path)) else {
+        let Ok(a) = audio::decode_file(&common::prompt_path(lang, id)) else {
             continue;
         };
         out.extend_from_slice(&a.channels[0]);
@@ -67,7 +47,7 @@ fn main() {
         for (name, ids) in [
             ("first 4", &IDS[..4]),
             ("next 4", &IDS[4..8]),
-            ("last 4", &IDS[8..]),
+            ("last 4", &IDS[8..12]),
         ] {
             let samples = call(lang, ids);
             let regions = audio::speech_regions(&samples, &AsrOptions::default().gate);

@@ -19,26 +19,12 @@ use guion::audio::{self, GateOptions, SAMPLE_RATE, SpeechRegion};
 use guion::normalize::{Lang, wer, words};
 use guion::vad::{Vad, VadOptions, regions_from_probabilities};
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const PROMPTS: &[&str] = &[
-    "agent-alreadyon",
-    "agent-user",
-    "conf-getchannel",
-    "conf-invalid",
-    "conf-onlyperson",
-    "conf-placeintoconf",
-    "conf-waitforleader",
-    "queue-youarenext",
-    "privacy-prompt",
-    "privacy-unident",
-    "conf-usermenu",
-    "followme/pls-hold-while-try",
-    "vm-intro",
-    "queue-periodic-announce",
-];
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{PROMPTS, prompt_path, prompt_references};
 
 struct Input {
     set: &'static str,
@@ -118,21 +104,6 @@ fn seconds(regions: &[SpeechRegion]) -> f64 {
     regions.iter().map(|r| r.len()).sum::<usize>() as f64 / f64::from(SAMPLE_RATE)
 }
 
-fn prompt_references(lang: &str) -> HashMap<String, String> {
-    let path = format!("/usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz");
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (scripts/setup installs it)"));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
-        .filter(|l| !l.starts_with(';'))
-        .filter_map(|l| l.split_once(": "))
-        .map(|(id, t)| (id.trim().to_string(), t.trim().to_string()))
-        .collect()
-}
-
 fn decode(path: &Path) -> audio::Audio {
     audio::decode_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -149,14 +120,10 @@ fn inputs() -> Vec<Input> {
             probabilities: Vec::new(),
         })
     };
-    for (lang, voice, set) in [
-        ("es", "es_MX_f_Allison", "prompts es"),
-        ("en", "en_US_f_Allison", "prompts en"),
-    ] {
+    for (lang, set) in [("es", "prompts es"), ("en", "prompts en")] {
         let refs = prompt_references(lang);
         for id in PROMPTS {
-            let path = PathBuf::from(format!("/usr/share/asterisk/sounds/{voice}/{id}.wav"));
-            let audio = decode(&path);
+            let audio = decode(&prompt_path(lang, id));
             add(
                 set,
                 id.to_string(),

@@ -11,24 +11,14 @@ use guion::layout::LayoutKind;
 use guion::normalize::{Lang, wer};
 use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice};
 use guion::transcript::{Speaker, Transcript};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A prompt of Debian's Asterisk sounds as 16 kHz samples.
 fn prompt(lang: &str, id: &str) -> Vec<f32> {
-    let voice = match lang {
-        "es" => "es_MX_f_Allison",
-        "en" => "en_US_f_Allison",
-        "fr" => "fr_CA_f_June",
-        "ru" => "ru_RU_f_IvrvoiceRU",
-        other => panic!("no voice for {other}"),
-    };
-    let path = PathBuf::from(format!("/usr/share/asterisk/sounds/{voice}/{id}.wav"));
-    assert!(
-        path.is_file(),
-        "{} is missing: scripts/setup installs the Asterisk prompts",
-        path.display()
-    );
-    audio::decode_file(&path).unwrap().channels.remove(0)
+    audio::decode_file(&common::prompt_path(lang, id))
+        .unwrap()
+        .channels
+        .remove(0)
 }
 
 fn silence(seconds: f64) -> Vec<f32> {

@@ -55,6 +55,9 @@ pub const PROMPTS: &[&str] = &[
 pub fn prompt_path(lang: &str, id: &str) -> PathBuf {
     let voice = match lang {
         "es" => "es_MX_f_Allison",
+        "fr" => "fr_CA_f_June",
+        "it" => "it_IT_m_Carlo",
+        "ru" => "ru_RU_f_IvrvoiceRU",
         _ => "en_US_f_Allison",
     };
     let path = PathBuf::from(format!("/usr/share/asterisk/sounds/{voice}/{id}.wav"));
