@@ -55,6 +55,8 @@ pub struct NightSummary {
     pub scored: usize,
     pub reused: usize,
     pub failed: usize,
+    /// Analysed, and found to be in a language outside the allowed ones (not scored).
+    pub wrong_language: usize,
     pub audio_s: f64,
     pub wall_s: f64,
     /// Summed over the calls analysed in this run.

@@ -164,7 +164,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .iter()
         .filter(|c| aggregate::is_wrong_language(c))
         .count();
-    print_summary(&summary, &args, bad_rows.len(), wrong_language);
+    print_summary(&summary, &args, bad_rows.len());
     Ok(
         if summary.failed > 0 || wrong_language > 0 || !bad_rows.is_empty() {
             ExitCode::from(1)
@@ -174,15 +174,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )
 }
 
-fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize, wrong_language: usize) {
+fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize) {
     let minutes = s.wall_s / 60.0;
     eprintln!(
-        "batch: {} calls: {} analysed, {} already in the store, {} failed, {} in another language{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
+        "batch: {} calls: {} scored, {} already in the store, {} failed, {} in another language{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
         s.calls,
         s.scored,
         s.reused,
         s.failed,
-        wrong_language,
+        s.wrong_language,
         if bad_rows > 0 {
             format!("; {bad_rows} manifest row(s) skipped")
         } else {
@@ -191,7 +191,7 @@ fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize, wrong_language:
         s.audio_s / 3600.0,
         minutes,
         if minutes > 0.0 {
-            (s.scored + s.failed) as f64 / minutes
+            (s.scored + s.failed + s.wrong_language) as f64 / minutes
         } else {
             0.0
         }
