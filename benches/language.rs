@@ -40,15 +40,19 @@ fn main() {
     .expect("load Whisper");
     let es_en: Vec<String> = vec!["es".into(), "en".into()];
     println!(
-        "{:<6} {:<12} {:>7} {:>9} {:>10} {:>12}  verdict",
+        "{:<6} {:<28} {:>7} {:>9} {:>10} {:>12}  verdict",
         "lang", "prompts", "speech", "allowed", "top other", "detect s"
     );
     for lang in ["es", "en", "fr", "it", "ru"] {
-        for (name, ids) in [
-            ("first 4", &IDS[..4]),
-            ("next 4", &IDS[4..8]),
-            ("last 4", &IDS[8..12]),
-        ] {
+        let singles: Vec<(String, Vec<&str>)> =
+            IDS.iter().map(|id| (id.to_string(), vec![*id])).collect();
+        let groups = [
+            ("first 4".to_string(), IDS[..4].to_vec()),
+            ("next 4".to_string(), IDS[4..8].to_vec()),
+            ("last 4".to_string(), IDS[8..12].to_vec()),
+        ];
+        for (name, ids) in groups.iter().chain(&singles) {
+            let (name, ids) = (name.as_str(), ids.as_slice());
             let samples = call(lang, ids);
             let regions = audio::speech_regions(&samples, &AsrOptions::default().gate);
             let started = Instant::now();
@@ -84,7 +88,7 @@ fn main() {
                 CallLanguage::NoSpeech => "no speech".into(),
             };
             println!(
-                "{lang:<6} {name:<12} {speech:>6.1}s {allowed_p:>9.3} {:>5} {:>4.2} {secs:>12.2}  {verdict}",
+                "{lang:<6} {name:<28} {speech:>6.1}s {allowed_p:>9.3} {:>5} {:>4.2} {secs:>12.2}  {verdict}",
                 others[0].0, others[0].1
             );
         }
