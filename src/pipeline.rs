@@ -42,7 +42,8 @@ impl ChannelLayout {
     }
 }
 
-/// A language given outright, or one to detect (once per call) among those allowed.
+/// The languages a call may be in: one given outright, or several to decide among, per call and per
+/// stretch of speech. Speech clearly in none of them makes the call `wrong_language`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LanguageChoice {
     Fixed(String),

@@ -33,7 +33,8 @@ pub struct Args {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 
-    /// es or en; auto detects once per call among es and en; a list such as es,en,pt detects among those.
+    /// The languages allowed: es or en; auto = es,en; a list such as es,en,pt. With several, each
+    /// stretch of speech is decoded in its own; speech clearly in another language is not transcribed.
     #[arg(long, short, default_value = "auto")]
     language: LanguageChoice,
 
