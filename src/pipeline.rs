@@ -117,22 +117,16 @@ pub struct Listener {
 impl Listener {
     pub fn load(model: &ResolvedModel, options: AsrOptions) -> Result<Listener, AsrError> {
         let recogniser = Recogniser::load(model, options)?;
-        let vad = crate::models::resolve(VAD_MODEL)
-            .map_err(|e| e.to_string())
-            .and_then(|m| Vad::load(&m.path, 1).map_err(|e| e.to_string()));
-        if let Err(reason) = &vad {
-            tracing::warn!(
-                "speech is found by the energy gate, not Silero VAD: {reason} (scripts/setup installs it)"
-            );
-        }
-        let diarizer = crate::models::resolve(DIARIZATION_MODEL)
-            .map_err(|e| e.to_string())
-            .and_then(|m| Diarizer::load(&m.path, 1).map_err(|e| e.to_string()));
-        if let Err(reason) = &diarizer {
-            tracing::warn!(
-                "mono calls will not have their speakers separated: {reason} (scripts/setup installs it)"
-            );
-        }
+        let vad = optional_model(
+            VAD_MODEL,
+            |path| Vad::load(path, 1),
+            "speech is found by the energy gate, not Silero VAD",
+        );
+        let diarizer = optional_model(
+            DIARIZATION_MODEL,
+            |path| Diarizer::load(path, 1),
+            "mono calls will not have their speakers separated",
+        );
         Ok(Listener {
             recogniser,
             vad,
@@ -152,6 +146,22 @@ impl Listener {
             )),
         }
     }
+}
+
+/// A model the listener can do without: loaded from the cache, or the reason it is not, said once
+/// as a warning with what is lost.
+fn optional_model<M, E: std::fmt::Display>(
+    name: &str,
+    load: impl FnOnce(&Path) -> Result<M, E>,
+    without: &str,
+) -> Result<M, String> {
+    let model = crate::models::resolve(name)
+        .map_err(|e| e.to_string())
+        .and_then(|m| load(&m.path).map_err(|e| e.to_string()));
+    if let Err(reason) = &model {
+        tracing::warn!("{without}: {reason} (scripts/setup installs it)");
+    }
+    model
 }
 
 /// What finds speech, as a stored result's key names it: the same call heard through another
@@ -797,6 +807,8 @@ pub struct Analyser {
     listener: Option<Listener>,
     /// The script's words per language, for Whisper's initial prompt.
     prompts: BTreeMap<String, String>,
+    /// `speech_detector()`, settled once: it goes into every recording's key.
+    speech_detector: &'static str,
     meaning: Option<(Classifier, ScriptMeaning)>,
     redactor: Option<Redactor>,
 }
@@ -816,6 +828,7 @@ impl Analyser {
             script: script.clone(),
             aligner: Aligner::new(script, AlignOptions::default()),
             redactor: options.redact.then(Redactor::new),
+            speech_detector: speech_detector(),
             prompts: if options.script_prompt {
                 asr_prompts(script)
             } else {
@@ -840,7 +853,7 @@ impl Analyser {
                 self.options.asr_model,
                 self.options.asr.beam_size,
                 self.options.script_prompt,
-                speech_detector()
+                self.speech_detector
             ));
         }
         if let Some((c, prepared)) = &self.meaning {
