@@ -7,10 +7,10 @@
 //! usage: cargo bench --bench align
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use guion::align::{AlignOptions, Aligner};
-use guion::normalize::{Lang, words};
-use guion::script::Script;
-use guion::transcript::{Speaker, Transcript, Utterance, Word};
+use guion_core::align::{AlignOptions, Aligner};
+use guion_core::normalize::{Lang, words};
+use guion_core::script::Script;
+use guion_core::transcript::{Speaker, Transcript, Utterance, Word};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -203,7 +203,7 @@ fn bench(c: &mut Criterion) {
     let done = result
         .steps
         .iter()
-        .filter(|s| s.status == guion::align::StepStatus::Done)
+        .filter(|s| s.status == guion_core::align::StepStatus::Done)
         .count();
     println!(
         "\nalign: {n_words} words, {} steps ({done} done): {:.3} ms per call = {:.0} calls/s on one core \

@@ -26,7 +26,7 @@ fn main() {
     let started = Instant::now();
     let (mut audio_s, mut words) = (0.0, 0usize);
     for file in files {
-        let decoded = guion::audio::decode_file(std::path::Path::new(file)).expect("decode");
+        let decoded = guion_speech::audio::decode_file(std::path::Path::new(file)).expect("decode");
         audio_s += decoded.duration_s;
         for channel in &decoded.channels {
             let mut params = FullParams::new(if beam > 1 {

@@ -7,7 +7,7 @@
 //! prints one JSON line: {"engine", "model", "sentences", "batch", "threads", "runs_s", "median_s",
 //! "sentences_per_s", "load_s"}
 
-use guion::classify::{Encoder, EncoderOptions};
+use guion_meaning::{Encoder, EncoderOptions};
 use std::time::Instant;
 
 fn main() {

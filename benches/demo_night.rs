@@ -3,7 +3,7 @@
 //! language, and agreement of every call × step status. Run by `scripts/measure-demo-night`,
 //! which scores both; usage: `cargo bench --bench demo_night -- AUDIO_DIR TEXT_DIR [AUDIO_DIR_2…]`.
 
-use guion::normalize::{Lang, wer};
+use guion_core::normalize::{Lang, wer};
 use std::collections::BTreeMap;
 use std::path::Path;
 

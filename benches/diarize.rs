@@ -16,7 +16,7 @@
 mod calls;
 
 use calls::{Call, Voice};
-use guion::diarize::{Der, Diarization, Diarizer, StitchOptions, Turn, diarization_error};
+use guion_speech::diarize::{Der, Diarization, Diarizer, StitchOptions, Turn, diarization_error};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -34,7 +34,7 @@ fn main() {
             .cloned()
     };
     let model = flag("--model").map_or_else(
-        || guion::models::cache_dir().join("models/pyannote-segmentation-3.0.onnx"),
+        || guion_models::cache_dir().join("models/pyannote-segmentation-3.0.onnx"),
         PathBuf::from,
     );
     let threads: usize = flag("--threads").map_or(1, |v| v.parse().expect("--threads"));
@@ -236,11 +236,11 @@ fn night_calls(dir: &std::path::Path) -> Vec<Call> {
     paths
         .iter()
         .filter_map(|p| {
-            let audio = guion::audio::decode_file(p).ok()?;
+            let audio = guion_speech::audio::decode_file(p).ok()?;
             let [l, r] = <[Vec<f32>; 2]>::try_from(audio.channels).ok()?;
             let mut reference = calls::reference_turns(&l, 0);
             reference.extend(calls::reference_turns(&r, 1));
-            let mono = guion::audio::downmix(&[l.clone(), r.clone()]);
+            let mono = guion_speech::audio::downmix(&[l.clone(), r.clone()]);
             Some(Call {
                 name: p.file_name()?.to_string_lossy().into_owned(),
                 channels: [l, r],

@@ -4,9 +4,9 @@
 //! language outside them, the verdict, and the detector's time. The thresholds in
 //! `src/language.rs` were set from this table.
 
-use guion::asr::{AsrOptions, Recogniser, chunk_speech};
-use guion::audio;
-use guion::language::{self, CallLanguage, Heard};
+use guion_speech::asr::{AsrOptions, Recogniser, chunk_speech};
+use guion_speech::audio;
+use guion_speech::language::{self, CallLanguage, Heard};
 use std::time::Instant;
 
 #[path = "../tests/common/mod.rs"]
@@ -29,7 +29,7 @@ fn call(lang: &str, ids: &[&str]) -> Vec<f32> {
 }
 
 fn main() {
-    let model = guion::models::resolve("base").expect("scripts/setup installs Whisper base");
+    let model = guion_models::resolve("base").expect("scripts/setup installs Whisper base");
     let r = Recogniser::load(
         &model,
         AsrOptions {

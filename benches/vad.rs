@@ -14,10 +14,10 @@
 //! `--vad` adds Silero with other options (probabilities are computed once per input and reused).
 //! `--only` keeps the sets whose name contains SET (prompts, shared, aws, no speech).
 
-use guion::asr::{AsrOptions, Recogniser};
-use guion::audio::{self, GateOptions, SAMPLE_RATE, SpeechRegion};
-use guion::normalize::{Lang, wer, words};
-use guion::vad::{Vad, VadOptions, regions_from_probabilities};
+use guion_core::normalize::{Lang, wer, words};
+use guion_speech::asr::{AsrOptions, Recogniser};
+use guion_speech::audio::{self, GateOptions, SAMPLE_RATE, SpeechRegion};
+use guion_speech::vad::{Vad, VadOptions, regions_from_probabilities};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -204,7 +204,7 @@ fn inputs() -> Vec<Input> {
 fn no_speech() -> Vec<(&'static str, Vec<f32>)> {
     let n = 10 * SAMPLE_RATE as usize;
     let rate = f64::from(SAMPLE_RATE);
-    let mut rng = guion::stats::Rng::new(7);
+    let mut rng = guion_core::stats::Rng::new(7);
     let mut gaussian = move || {
         let u1 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -312,7 +312,7 @@ fn main() {
         }
     }
 
-    let silero = guion::models::resolve("silero-vad")
+    let silero = guion_models::resolve("silero-vad")
         .unwrap_or_else(|e| panic!("{e}\n(scripts/measure-vad needs scripts/setup first)"));
     let mut vad = Vad::load(&silero.path, 1).unwrap_or_else(|e| panic!("{e}"));
     let mut inputs = inputs();
@@ -387,7 +387,7 @@ fn main() {
     detectors.extend(extra);
 
     let recogniser = if asr {
-        let model = guion::models::resolve("base").unwrap_or_else(|e| panic!("{e}"));
+        let model = guion_models::resolve("base").unwrap_or_else(|e| panic!("{e}"));
         let options = AsrOptions {
             beam_size: 5,
             threads,

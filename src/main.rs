@@ -2,6 +2,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod flags;
 
 /// guion: is the brand's script, tone and values delivered on every call?
 ///
@@ -51,6 +52,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped reading (`guion call … | head`) is not an error: end quietly, as
+        // ripgrep does.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("guion: {}", describe(&e));
             ExitCode::from(2)
@@ -58,9 +62,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The error and its causes, each said once: many errors already quote their cause in their own
 /// message ("cannot read x.toml: No such file"), and repeating it reads as a stutter.
-fn describe(e: &anyhow::Error) -> String {
+pub(crate) fn describe(e: &anyhow::Error) -> String {
     let mut message = e.to_string();
     for cause in e.chain().skip(1) {
         let cause = cause.to_string();

@@ -3,9 +3,9 @@
 
 mod common;
 
-use guion::align::{AlignOptions, Aligner, StepStatus};
-use guion::script::Script;
-use guion::transcript::read;
+use guion_core::align::{AlignOptions, Aligner, StepStatus};
+use guion_core::script::Script;
+use guion_core::transcript::read;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -210,8 +210,9 @@ fn an_abcd_workflow_checks_real_abcd_dialogues() {
 #[test]
 fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
     let customer =
-        guion::audio::decode_file(&common::prompt_path("en", "privacy-unident")).unwrap();
-    let agent = guion::audio::decode_file(&common::prompt_path("en", "queue-youarenext")).unwrap();
+        guion_speech::audio::decode_file(&common::prompt_path("en", "privacy-unident")).unwrap();
+    let agent =
+        guion_speech::audio::decode_file(&common::prompt_path("en", "queue-youarenext")).unwrap();
     let (c, a) = (&customer.channels[0], &agent.channels[0]);
     let gap = vec![0.0f32; 8_000];
     let left: Vec<f32> = [c.as_slice(), &gap, &vec![0.0; a.len()]].concat();

@@ -2,9 +2,9 @@
 //! Runtime) and the tone head scripts/setup trains: what `guion call` and `guion train` say, and how
 //! they fail when the runtime or a model is missing.
 
-use guion::classify::{Classifier, ClassifierOptions, Encoder, EncoderOptions, cosine};
-use guion::script::Script;
-use guion::transcript::{Speaker, Transcript, Utterance};
+use guion_core::script::Script;
+use guion_core::transcript::{Speaker, Transcript, Utterance};
+use guion_meaning::{Classifier, ClassifierOptions, Encoder, EncoderOptions, cosine};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -245,8 +245,8 @@ fn empty_and_foreign_utterances_do_not_break_a_call() {
         assert!(m.tone.p > 0.0 && m.tone.p <= 1.0);
     }
     // And it aligns without finding steps in foreign small talk.
-    let aligner = guion::align::Aligner::new(&script, Default::default());
-    let alignment = aligner.align_with(&transcript, Some(&meaning.semantic(&prepared)));
+    let aligner = guion_core::align::Aligner::new(&script, Default::default());
+    let alignment = aligner.align_with(&transcript, Some(&prepared.semantic(&meaning)));
     assert!(
         alignment.steps.iter().all(|s| s.evidence.is_none()),
         "{alignment:?}"
@@ -396,9 +396,9 @@ fn matching_by_meaning_on_held_out_sentences() {
                 words: Vec::new(),
             }],
         };
-        let aligner = guion::align::Aligner::new(&scripts[k].1, Default::default());
+        let aligner = guion_core::align::Aligner::new(&scripts[k].1, Default::default());
         let meaning = classifier.classify(&transcript, &prepared[k]).unwrap();
-        let found = |a: guion::align::Alignment| -> Vec<String> {
+        let found = |a: guion_core::align::Alignment| -> Vec<String> {
             a.steps
                 .into_iter()
                 .filter(|s| s.evidence.is_some())
@@ -413,7 +413,7 @@ fn matching_by_meaning_on_held_out_sentences() {
             }
         };
         let with_meaning =
-            found(aligner.align_with(&transcript, Some(&meaning.semantic(&prepared[k]))));
+            found(aligner.align_with(&transcript, Some(&prepared[k].semantic(&meaning))));
         let words_only = found(aligner.align(&transcript));
         let t = tally.entry(kind.to_string()).or_default();
         t.0 += 1;

@@ -5,11 +5,11 @@
 mod diarize_calls;
 
 use diarize_calls as calls;
-use guion::diarize::{Diarizer, diarization_error};
+use guion_speech::diarize::{Diarizer, diarization_error};
 use std::path::PathBuf;
 
 fn model() -> PathBuf {
-    let path = guion::models::cache_dir().join("models/pyannote-segmentation-3.0.onnx");
+    let path = guion_models::cache_dir().join("models/pyannote-segmentation-3.0.onnx");
     assert!(
         path.is_file(),
         "{} is missing: run scripts/setup (it installs the pyannote-segmentation model)",

@@ -1,6 +1,6 @@
 //! The installed models: listed, verified, and reproducible from their source by guion's own converter.
 
-use guion::models::{self, Manifest, State};
+use guion_models::{self as models, Manifest, State};
 use std::process::Command;
 
 #[test]

@@ -1,11 +1,11 @@
 //! Reading existing transcripts: one Spanish insurer call written out in every input format
 //! (`tests/fixtures/transcripts/`), and the public ABCD and Azure samples in `../shared/data/text`.
 
-use guion::models::sha256_bytes;
-use guion::transcript::read::{
+use guion_core::hash::sha256_bytes;
+use guion_core::transcript::read::{
     CsvColumns, InputFormat, ReadError, is_transcript_path, read_abcd, read_transcript,
 };
-use guion::transcript::{Speaker, Transcript};
+use guion_core::transcript::{Speaker, Transcript};
 use std::path::{Path, PathBuf};
 
 use Speaker::{Agent, Customer};

@@ -6,11 +6,12 @@
 mod common;
 
 use common::{listener, prompt_references, write_wav};
-use guion::audio;
-use guion::layout::LayoutKind;
-use guion::normalize::{Lang, wer};
-use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice};
-use guion::transcript::{Speaker, Transcript};
+use guion_core::call::{ChannelLayout, LanguageChoice};
+use guion_core::normalize::{Lang, wer};
+use guion_core::transcript::{Speaker, Transcript};
+use guion_night::pipeline::{self, HearOptions};
+use guion_speech::audio;
+use guion_speech::layout::LayoutKind;
 use std::path::Path;
 
 /// A prompt of Debian's Asterisk sounds as 16 kHz samples.
@@ -34,7 +35,7 @@ fn hear(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Transcrip
     pipeline::transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn text(t: &Transcript, keep: impl Fn(&guion::transcript::Utterance) -> bool) -> String {
+fn text(t: &Transcript, keep: impl Fn(&guion_core::transcript::Utterance) -> bool) -> String {
     t.utterances
         .iter()
         .filter(|u| keep(u))
@@ -147,7 +148,7 @@ fn a_call_that_switches_from_spanish_to_english_keeps_both() {
     let path = dir.path().join("switch.wav");
     write_wav(&path, &[samples]);
     let t = hear(&path, None, "es,en");
-    let in_english = |u: &guion::transcript::Utterance| {
+    let in_english = |u: &guion_core::transcript::Utterance| {
         u.language.as_deref().or(t.language.as_deref()) == Some("en")
     };
     let spanish = text(&t, |u| !in_english(u));
@@ -234,7 +235,7 @@ fn two_party_mono() -> Option<(Vec<f32>, f64)> {
         .unwrap()
         .channels
         .remove(0);
-    let regions = audio::speech_regions(&customer, &guion::asr::AsrOptions::default().gate);
+    let regions = audio::speech_regions(&customer, &guion_speech::asr::AsrOptions::default().gate);
     let sr = audio::SAMPLE_RATE as f64;
     // The customer's first ~8 s and next ~8 s of speech, each ending at a pause.
     let cut = |from: usize, at_least_s: f64| {
@@ -286,12 +287,12 @@ title = "Announces the transfer"
 order = 2
 variants.en = ["you will now be placed into the conference"]
 "#;
-    let (script, _) = guion::script::Script::parse(script, "queue.toml").unwrap();
-    let mut analyser = guion::pipeline::Analyser::new(
+    let (script, _) = guion_core::script::Script::parse(script, "queue.toml").unwrap();
+    let mut analyser = guion_night::pipeline::Analyser::new(
         &script,
-        guion::pipeline::AnalyserOptions {
+        guion_night::pipeline::AnalyserOptions {
             meaning: false,
-            asr: guion::asr::AsrOptions {
+            asr: guion_speech::asr::AsrOptions {
                 threads: 2,
                 ..Default::default()
             },
@@ -299,7 +300,7 @@ variants.en = ["you will now be placed into the conference"]
         },
     )
     .unwrap();
-    let input = guion::pipeline::CallInput {
+    let input = guion_night::pipeline::CallInput {
         path: path.clone(),
         language: Some("en".into()),
         ..Default::default()
@@ -311,7 +312,7 @@ variants.en = ["you will now be placed into the conference"]
     assert_eq!(agent.voice, Some(0), "the agent speaks first: {agent:?}");
     // Both of the agent's lines are the agent's, and nothing the customer said is.
     for step in &record.steps {
-        assert_eq!(step.status, guion::align::StepStatus::Done, "{step:?}");
+        assert_eq!(step.status, guion_core::align::StepStatus::Done, "{step:?}");
         let evidence = step.evidence.as_ref().unwrap();
         assert_eq!(evidence.speaker, Speaker::Agent, "{evidence:?}");
     }
@@ -325,7 +326,7 @@ variants.en = ["you will now be placed into the conference"]
             .join(" ")
     };
     let (agent_text, customer_text) = (said(Speaker::Agent), said(Speaker::Customer));
-    let normal = |t: &str| guion::normalize::normalize(t, Some(Lang::En));
+    let normal = |t: &str| guion_core::normalize::normalize(t, Some(Lang::En));
     assert!(normal(&customer_text).contains("test"), "{customer_text}");
     assert!(!normal(&agent_text).contains("test"), "{agent_text}");
     assert!(

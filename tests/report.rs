@@ -1,11 +1,11 @@
 //! `guion report`: the HTML page from hand-made stored calls — hostile text escaped everywhere, no
 //! external reference, every section present — and the command end to end on a temporary store.
 
-use guion::batch::manifest::Sourcing;
-use guion::pipeline::StageTimes;
-use guion::record::CallRecord;
-use guion::report::html;
-use guion::store::{CallMeta, Outcome, Store, StoredCall};
+use guion_core::call::{CallMeta, Outcome, Sourcing, StoredCall};
+use guion_core::record::CallRecord;
+use guion_core::record::StageTimes;
+use guion_night::report::html;
+use guion_night::store::Store;
 use serde_json::json;
 use std::process::Command;
 

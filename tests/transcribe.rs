@@ -3,10 +3,11 @@
 mod common;
 
 use common::{PROMPTS, listener, prompt_path, prompt_references, shared_speech, write_wav};
-use guion::audio;
-use guion::normalize::{Lang, wer};
-use guion::pipeline::{ChannelLayout, HearOptions, LanguageChoice, transcribe_call};
-use guion::transcript::{Speaker, Transcript};
+use guion_core::call::{ChannelLayout, LanguageChoice};
+use guion_core::normalize::{Lang, wer};
+use guion_core::transcript::{Speaker, Transcript};
+use guion_night::pipeline::{HearOptions, transcribe_call};
+use guion_speech::audio;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -62,7 +63,7 @@ fn corpus_wer(lang: &str) -> f64 {
         let reference = &refs[*id];
         let t = transcribe(&prompt_path(lang, id), None, lang);
         let hypothesis = text_of(&t);
-        let n = guion::normalize::words(reference, Lang::from_code(lang)).len() as f64;
+        let n = guion_core::normalize::words(reference, Lang::from_code(lang)).len() as f64;
         let w = wer(reference, &hypothesis, Lang::from_code(lang));
         eprintln!("{lang} {id}: WER {w:.2}\n  ref: {reference}\n  hyp: {hypothesis}");
         errors += w * n;
@@ -146,7 +147,7 @@ fn silence_noise_and_tones_give_no_words() {
         }
         let regions = audio::speech_regions(samples, &r.options().gate);
         assert!(
-            guion::asr::chunk_speech(samples, &regions).is_empty(),
+            guion_speech::asr::chunk_speech(samples, &regions).is_empty(),
             "{name}: no speech, nothing for the language detector"
         );
     }
@@ -298,7 +299,7 @@ fn transcripts_do_not_depend_on_what_was_decoded_before() {
 /// Asterisk and stored as raw GSM), which scripts/setup unpacks into the cache: the package
 /// conflicts with asterisk-core-sounds-es, whose reference texts these tests need.
 fn colombian_prompt(id: &str) -> PathBuf {
-    let path = guion::models::cache_dir()
+    let path = guion_models::cache_dir()
         .join("data/asterisk-prompt-es-co/usr/share/asterisk/sounds/es")
         .join(format!("{id}.gsm"));
     assert!(
@@ -334,7 +335,7 @@ fn colombian_gsm_prompts_are_transcribed() {
         let t = transcribe(&path, None, "es");
         let reference = &refs[*id];
         let hypothesis = text_of(&t);
-        let n = guion::normalize::words(reference, Some(Lang::Es)).len() as f64;
+        let n = guion_core::normalize::words(reference, Some(Lang::Es)).len() as f64;
         let w = wer(reference, &hypothesis, Some(Lang::Es));
         eprintln!("es-co {id}: WER {w:.2}\n  ref: {reference}\n  hyp: {hypothesis}");
         errors += w * n;
@@ -405,7 +406,7 @@ fn gsm_in_wav_made_by_sox_matches_its_source_and_is_transcribed() {
         let t = transcribe(&gsm, None, "es");
         let reference = &refs[id];
         let hypothesis = text_of(&t);
-        let n = guion::normalize::words(reference, Some(Lang::Es)).len() as f64;
+        let n = guion_core::normalize::words(reference, Some(Lang::Es)).len() as f64;
         let w = wer(reference, &hypothesis, Some(Lang::Es));
         eprintln!("  WER {w:.2}\n  ref: {reference}\n  hyp: {hypothesis}");
         errors += w * n;

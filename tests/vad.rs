@@ -3,15 +3,15 @@
 mod common;
 
 use common::prompt_path;
-use guion::audio::{self, SAMPLE_RATE, SpeechRegion};
-use guion::vad::{Vad, VadOptions};
+use guion_speech::audio::{self, SAMPLE_RATE, SpeechRegion};
+use guion_speech::vad::{Vad, VadOptions};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// The installed model, loaded once per test binary (as a worker would).
 fn vad() -> MutexGuard<'static, Vad> {
     static VAD: OnceLock<Mutex<Vad>> = OnceLock::new();
     VAD.get_or_init(|| {
-        let model = guion::models::resolve("silero-vad")
+        let model = guion_models::resolve("silero-vad")
             .unwrap_or_else(|e| panic!("{e}\n(the VAD tests need scripts/setup first)"));
         Mutex::new(
             Vad::load(&model.path, 1)
@@ -53,7 +53,7 @@ fn assert_well_formed(regions: &[SpeechRegion], len: usize) {
 // (the prompts' own lead-in and tail are quiet too).
 #[test]
 fn a_real_prompt_is_kept_and_the_quiet_around_it_is_not() {
-    let mut rng = guion::stats::Rng::new(5);
+    let mut rng = guion_core::stats::Rng::new(5);
     let mut hiss = |n: usize| -> Vec<f32> {
         (0..n)
             .map(|_| ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32 * 0.003)
@@ -95,7 +95,7 @@ fn a_real_prompt_is_kept_and_the_quiet_around_it_is_not() {
 fn nothing_is_kept_of_silence_hiss_tones_or_music() {
     let n = 10 * SAMPLE_RATE as usize;
     let rate = f64::from(SAMPLE_RATE);
-    let mut rng = guion::stats::Rng::new(3);
+    let mut rng = guion_core::stats::Rng::new(3);
     let mut uniform = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
     // Uniform noise at −30 dBFS RMS (a uniform variable's RMS is its width / √12).
     let hiss: Vec<f32> = (0..n)
@@ -133,7 +133,7 @@ fn the_same_channel_gives_the_same_regions_whatever_came_before() {
     regions(&prompt("es", "vm-intro"));
     assert_eq!(vad().probabilities(&speech).unwrap(), first);
     assert_eq!(regions(&speech), regions_first);
-    assert_eq!(first.len(), speech.len().div_ceil(guion::vad::FRAME));
+    assert_eq!(first.len(), speech.len().div_ceil(guion_speech::vad::FRAME));
     assert!(first.iter().all(|p| (0.0..=1.0).contains(p)));
 }
 
@@ -155,7 +155,7 @@ fn a_file_that_is_not_the_model_is_refused_by_name() {
     assert!(err.contains("junk.onnx"), "{err}");
 
     // A real ONNX model, but another one: the speaker segmenter.
-    let other = guion::models::resolve("pyannote-segmentation")
+    let other = guion_models::resolve("pyannote-segmentation")
         .unwrap_or_else(|e| panic!("{e}\n(run scripts/setup first)"));
     let err = Vad::load(&other.path, 1)
         .err()

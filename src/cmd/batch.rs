@@ -1,17 +1,18 @@
 //! `guion batch`: the night's calls in, per-call, per-agent and per-vendor results out.
 
+use crate::flags;
 use anyhow::{Context, Result, bail};
-use guion::aggregate;
-use guion::asr::AsrOptions;
-use guion::batch::manifest::{self, CallRow};
-use guion::batch::{self, BatchOptions, CallOutcome, NightSummary, Progress};
-use guion::pipeline::AnalyserOptions;
-use guion::report::csv::{self as csv_out, CsvLocale};
-use guion::script::Script;
-use guion::store::Store;
+use guion_core::aggregate;
+use guion_core::script::Script;
+use guion_night::batch::manifest::{self, CallRow};
+use guion_night::batch::{self, BatchOptions, CallOutcome, NightSummary, Progress};
+use guion_night::pipeline::AnalyserOptions;
+use guion_night::report::csv as csv_out;
+use guion_night::store::Store;
+use guion_speech::asr::AsrOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -59,17 +60,14 @@ pub struct Args {
     #[arg(value_name = "MANIFEST")]
     manifest: PathBuf,
 
-    /// The brand's script (TOML).
-    #[arg(long, short, value_name = "FILE")]
-    script: PathBuf,
+    #[command(flatten)]
+    script: flags::ScriptFlag,
 
-    /// Where the store and the result files go (created if missing).
-    #[arg(long, short, value_name = "DIR")]
-    out: PathBuf,
+    #[command(flatten)]
+    out: flags::OutDirFlag,
 
-    /// The night's label in the store. Default: today (UTC), as YYYY-MM-DD.
-    #[arg(long)]
-    night: Option<String>,
+    #[command(flatten)]
+    night: flags::NightFlag,
 
     /// Workers. Default: cores ÷ threads-per-job.
     #[arg(long, short)]
@@ -79,28 +77,29 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     threads_per_job: usize,
 
-    /// Whisper model: a name from `guion models` or a ggml file.
-    #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
-    model: String,
-
-    /// Beam width for Whisper.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=16))]
-    beam: u16,
+    #[command(flatten)]
+    whisper: flags::WhisperFlags,
 
     #[command(flatten)]
-    meaning: super::MeaningArgs,
+    meaning: flags::MeaningFlags,
 
-    /// es: CSV files with `;`, decimal comma and a UTF-8 BOM, for Spanish Excel.
-    #[arg(long, value_enum, default_value = "en")]
-    csv_locale: CsvLocale,
+    #[command(flatten)]
+    redact: flags::RedactFlag,
 
-    /// No progress display; only errors and the final summary.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    csv: flags::CsvLocaleFlag,
+
+    #[command(flatten)]
+    quiet: flags::QuietFlag,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (script, warnings) = Script::load(&args.script)?;
+    let (script, warnings) = Script::load(args.script.required("")?)?;
+    let out = args
+        .out
+        .out
+        .clone()
+        .context("--out DIR is needed: where the store and the result files go")?;
     for w in &warnings {
         eprintln!("{w}");
     }
@@ -116,8 +115,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if rows.is_empty() {
         bail!("{}: no call to score", args.manifest.display());
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = args.threads_per_job.max(1);
     let jobs = args
@@ -125,32 +123,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .unwrap_or((cores / threads).max(1))
         .min(rows.len())
         .max(1);
-    let night = args.night.clone().unwrap_or_else(today);
+    let night = args.night.night.clone().unwrap_or_else(today);
     let options = BatchOptions {
         night: night.clone(),
         jobs,
         analyser: AnalyserOptions {
-            asr_model: args.model.clone(),
+            asr_model: args.whisper.model.clone(),
             asr: AsrOptions {
                 threads,
-                beam_size: args.beam as usize,
+                beam_size: usize::from(args.whisper.beam),
                 ..AsrOptions::default()
             },
             meaning: !args.meaning.no_meaning,
             classifier: args.meaning.classifier(),
-            redact: args.meaning.redact,
+            redact: args.redact.redact,
             script_prompt: !args.meaning.no_script_prompt,
         },
     };
-    let store = Mutex::new(Store::open(&args.out)?);
-    if !args.quiet {
+    let store = Mutex::new(Store::open(&out)?);
+    if !args.quiet.quiet {
         eprintln!(
             "batch: {} calls, night {night}, {jobs} worker(s) × {threads} thread(s), into {}",
             rows.len(),
-            args.out.display()
+            out.display()
         );
     }
-    let display = Display::new(&rows, args.quiet);
+    let display = Display::new(&rows, args.quiet.quiet);
     let summary = batch::run(&rows, &script, &options, &store, &|p| display.call(p))?;
     display.finish();
 
@@ -158,13 +156,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let all = store.calls(None)?;
     let tonight = store.calls(Some(&night))?;
     let rollup = aggregate::rollup(&tonight);
-    csv_out::write_all(&args.out, &all, &rollup, args.csv_locale)
-        .with_context(|| format!("cannot write the results into {}", args.out.display()))?;
+    csv_out::write_all(&out, &all, &rollup, args.csv.csv_locale)
+        .with_context(|| format!("cannot write the results into {}", out.display()))?;
     let wrong_language = tonight
         .iter()
         .filter(|c| aggregate::is_wrong_language(c))
         .count();
-    print_summary(&summary, &args, bad_rows.len());
+    print_summary(&summary, &out, bad_rows.len());
     Ok(
         if summary.failed > 0 || wrong_language > 0 || !bad_rows.is_empty() {
             ExitCode::from(1)
@@ -174,7 +172,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )
 }
 
-fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize) {
+fn print_summary(s: &NightSummary, out: &Path, bad_rows: usize) {
     let minutes = s.wall_s / 60.0;
     eprintln!(
         "batch: {} calls: {} scored, {} already in the store, {} failed, {} in another language{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
@@ -202,8 +200,8 @@ fn print_summary(s: &NightSummary, args: &Args, bad_rows: usize) {
     );
     eprintln!(
         "batch: results in {} (calls.csv, steps.csv, utterances.jsonl, agents.csv, vendors.csv, sourcing.csv); `guion report {}` for the HTML report",
-        args.out.display(),
-        args.out.display()
+        out.display(),
+        out.display()
     );
 }
 

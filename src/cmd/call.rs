@@ -1,16 +1,16 @@
 //! `guion call`: one call against the brand's script, the auditor's view.
 
+use crate::flags;
 use anstyle::{AnsiColor, Style};
 use anyhow::{Context, Result};
-use guion::align::{Evidence, MatchKind, StepStatus};
-use guion::asr::AsrOptions;
-use guion::pipeline::{Analyser, AnalyserOptions, CallInput, ChannelLayout};
-use guion::record::CallRecord;
-use guion::score;
-use guion::script::Script;
-use guion::store::Store;
-use guion::transcript;
-use guion::transcript::read::InputFormat;
+use guion_core::align::{Evidence, MatchKind, StepStatus};
+use guion_core::record::CallRecord;
+use guion_core::score;
+use guion_core::script::Script;
+use guion_core::transcript;
+use guion_night::pipeline::{Analyser, AnalyserOptions, CallInput};
+use guion_night::store::Store;
+use guion_speech::asr::AsrOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,8 +31,8 @@ use std::process::ExitCode;
 /// Every agent utterance also gets a tone (empathetic, courteous, neutral, impatient, dismissive,
 /// with its probability) and the brand value it shows best (from the script's [[value]] examples,
 /// calibrated 0..1; a value counts as shown at 0.5). An agent step that no words show is looked for
-/// by meaning: a sentence whose embedding is close enough to one of its phrasings (cosine at least
-/// the step's or script's semantic_threshold, default 0.88); its evidence then says "match":
+/// by meaning: a sentence whose embedding is close enough to one of its phrasings (cosine of centred
+/// embeddings at least the step's or script's semantic_threshold, default 0.5); its evidence then says "match":
 /// "semantic". Lexical evidence always wins. --no-meaning skips all of this (no encoder needed).
 ///
 /// Card numbers (Luhn-checked, also read out digit by digit), Spanish DNI/NIE, phone numbers and
@@ -55,49 +55,42 @@ pub struct Args {
     #[arg(value_name = "FILE|CALL_ID")]
     file: String,
 
-    /// The brand's script (TOML); see `guion script check`.
-    #[arg(long, short, value_name = "FILE", required_unless_present = "from")]
-    script: Option<PathBuf>,
+    #[command(flatten)]
+    script: flags::ScriptFlag,
 
     /// Open CALL_ID as `guion batch` stored it in DIR (its latest night), instead of analysing a file.
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
 
-    /// Print JSON instead of the terminal view.
-    #[arg(long)]
-    json: bool,
-
-    /// For recordings: es, en, or auto (detected among the script's languages).
-    #[arg(long, short, default_value = "auto")]
-    language: String,
-
-    /// For recordings: which channel is the agent's. Default: decided by the script (stereo), mono otherwise.
-    #[arg(long, value_enum)]
-    channels: Option<ChannelLayout>,
-
-    /// For transcripts: the input format when the extension does not say.
-    #[arg(long, value_enum)]
-    format: Option<InputFormat>,
-
-    /// For recordings: a model name from `guion models` or a ggml file.
-    #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
-    model: String,
-
-    /// For recordings: Whisper threads. Default: every core.
-    #[arg(long, short)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    json: flags::JsonFlag,
 
     #[command(flatten)]
-    meaning: super::MeaningArgs,
+    hearing: flags::HearingFlags,
+
+    #[command(flatten)]
+    format: flags::InputFormatFlag,
+
+    #[command(flatten)]
+    whisper: flags::WhisperFlags,
+
+    #[command(flatten)]
+    threads: flags::ThreadsFlag,
+
+    #[command(flatten)]
+    meaning: flags::MeaningFlags,
+
+    #[command(flatten)]
+    redact: flags::RedactFlag,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let record = match &args.from {
         Some(dir) => stored(dir, &args.file)?,
-        None => analyse(&args)?,
+        None => analyse(&args).map_err(|e| args.redact.error(e))?,
     };
     let mut out = anstream::stdout().lock();
-    if args.json {
+    if args.json.json {
         serde_json::to_writer_pretty(&mut out, &record)?;
         writeln!(out)?;
     } else {
@@ -112,36 +105,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn analyse(args: &Args) -> Result<CallRecord> {
-    let script_path = args
-        .script
-        .as_ref()
-        .context("--script FILE is needed (or --from DIR for a stored call)")?;
+    let script_path = args.script.required(" (or --from DIR for a stored call)")?;
     let (script, warnings) = Script::load(script_path)?;
     for w in &warnings {
         eprintln!("{w}");
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let threads = args.threads.or_every_core();
     let mut analyser = Analyser::new(
         &script,
         AnalyserOptions {
-            asr_model: args.model.clone(),
+            asr_model: args.whisper.model.clone(),
             asr: AsrOptions {
                 threads,
+                beam_size: usize::from(args.whisper.beam),
                 ..AsrOptions::default()
             },
             meaning: !args.meaning.no_meaning,
             classifier: args.meaning.classifier(),
-            redact: args.meaning.redact,
+            redact: args.redact.redact,
             script_prompt: !args.meaning.no_script_prompt,
         },
     )?;
     let input = CallInput {
         path: PathBuf::from(&args.file),
-        language: Some(args.language.clone()),
-        channels: args.channels,
-        format: args.format,
+        language: Some(args.hearing.language.clone()),
+        channels: args.hearing.channels,
+        format: args.format.format,
         ..CallInput::default()
     };
     Ok(analyser.analyse(&input)?.0)

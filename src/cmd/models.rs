@@ -1,7 +1,7 @@
 //! `guion models`: what is installed, where, and whether it verifies; install and convert.
 
 use anyhow::Result;
-use guion::models::{self, Manifest, State};
+use guion_models::{self as models, Manifest, State};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

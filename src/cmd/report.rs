@@ -1,9 +1,8 @@
 //! `guion report`: the store of a batch directory as one HTML page for the brand owner.
 
 use anyhow::{Context, Result, bail};
-use guion::report::csv::write_whole;
-use guion::report::html;
-use guion::store::{Outcome, Store};
+use guion_night::report::html;
+use guion_night::store::{Outcome, Store};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,7 +85,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )
     .map_err(|e| anyhow::anyhow!("cannot render the report: {e:#}"))?;
     let out = args.out.unwrap_or_else(|| args.dir.join("report.html"));
-    write_whole(&out, page.as_bytes())
+    guion_models::atomic::write(&out, page.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,7 @@
 //! `guion script`: the brand's script file, checked before any call is scored against it.
 
 use anyhow::Result;
-use guion::script::{Diagnostic, Script};
+use guion_core::script::{Diagnostic, Script};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

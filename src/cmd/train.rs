@@ -1,11 +1,11 @@
 //! `guion train`: a brand's labelled agent utterances in, a tone or value head out.
 
 use anyhow::{Context, Result, bail};
-use guion::classify::head::HeadKind;
-use guion::classify::lexicon::Lexicon;
-use guion::classify::train::{self, FitOptions, Scores};
-use guion::classify::{Encoder, EncoderOptions, call::default_tone_head};
-use guion::models;
+use guion_meaning::head::HeadKind;
+use guion_meaning::lexicon::Lexicon;
+use guion_meaning::train::{self, FitOptions, Scores};
+use guion_meaning::{Encoder, EncoderOptions, call::default_tone_head};
+use guion_models as models;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -1,10 +1,12 @@
 //! `guion transcribe`: call recordings in, transcripts with word timings out.
 
+use crate::flags;
 use anyhow::{Context, Result};
-use guion::asr::AsrOptions;
-use guion::models;
-use guion::pipeline::{self, ChannelLayout, HearOptions, LanguageChoice, Listener};
-use guion::transcript::Format;
+use guion_core::call::AUTO_LANGUAGES;
+use guion_core::redact::Redactor;
+use guion_core::transcript::Format;
+use guion_night::pipeline::{self, HearOptions, Listener};
+use guion_speech::asr::AsrOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +24,10 @@ use std::time::Instant;
 /// output (JSON: one document for one file, one line per file for several). A file that cannot be
 /// read is reported with its reason and the others go on; the exit status is then 1.
 ///
+/// Card numbers (Luhn-checked, also read out digit by digit), Spanish DNI/NIE, phone numbers and
+/// e-mail addresses are written as [CARD], [DNI], [PHONE], [EMAIL] in the text and the words (a
+/// number read out over several words becomes one word, timed across them) unless --no-redact.
+///
 /// The JSON is guion's transcript, which `guion call` and `guion batch` also read:
 /// {"source", "sha256", "duration_s", "language", "model": {"name", "sha256"},
 ///  "utterances": [{"speaker": "agent"|"customer"|"unknown", "channel", "start", "end", "text",
@@ -33,80 +39,74 @@ pub struct Args {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 
-    /// The languages allowed: es or en; auto = es,en; a list such as es,en,pt. With several, each
-    /// stretch of speech is decoded in its own; speech clearly in another language is not transcribed.
-    #[arg(long, short, default_value = "auto")]
-    language: LanguageChoice,
+    #[command(flatten)]
+    hearing: flags::HearingFlags,
 
-    /// Which channel is the agent's. Default: agent-left for stereo files, mono otherwise.
-    #[arg(long, value_enum)]
-    channels: Option<ChannelLayout>,
+    #[command(flatten)]
+    formats: flags::TranscriptFormats,
 
-    /// One format, or several separated by commas (json,vtt) with --out.
-    #[arg(long, short, value_enum, value_delimiter = ',', default_value = "json")]
-    format: Vec<Format>,
+    #[command(flatten)]
+    out: flags::OutDirFlag,
 
-    /// Write one file per input into this directory (created if missing).
-    #[arg(long, short, value_name = "DIR")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    whisper: flags::WhisperFlags,
 
-    /// A model name from `guion models` or the path of a whisper.cpp ggml file.
-    #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
-    model: String,
+    #[command(flatten)]
+    threads: flags::ThreadsFlag,
 
-    /// Beam width; 1 decodes greedily (faster, and sometimes drops a call's last phrase).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=16))]
-    beam: u16,
+    #[command(flatten)]
+    redact: flags::RedactFlag,
 
-    /// Threads for Whisper. Default: every core.
-    #[arg(long, short)]
-    threads: Option<usize>,
-
-    /// No progress lines on standard error.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    quiet: flags::QuietFlag,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let model = models::resolve(&args.model)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let model = guion_models::resolve(&args.whisper.model)?;
+    let threads = args.threads.or_every_core();
     let options = AsrOptions {
-        beam_size: usize::from(args.beam),
+        beam_size: usize::from(args.whisper.beam),
         threads,
         ..AsrOptions::default()
     };
-    if args.out.is_none() && args.format.len() > 1 {
+    if args.out.out.is_none() && args.formats.format.len() > 1 {
         anyhow::bail!("several formats need --out DIR");
     }
     let mut listener = Listener::load(&model, options)?;
-    if let Some(dir) = &args.out {
+    if let Some(dir) = &args.out.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
 
     let hear = HearOptions {
-        layout: args.channels,
-        language: args.language.clone(),
+        layout: args.hearing.channels,
+        language: args
+            .hearing
+            .language_choice(&AUTO_LANGUAGES.map(String::from))?,
         prompts: Default::default(),
     };
+    let redactor = args.redact.redact.then(Redactor::new);
     let mut failed = 0usize;
     let several = args.files.len() > 1;
     for path in &args.files {
         let started = Instant::now();
-        let transcript = match pipeline::transcribe_call(&mut listener, path, &hear) {
+        let mut transcript = match pipeline::transcribe_call(&mut listener, path, &hear) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("guion: {e}");
+                eprintln!("guion: {}", args.redact.text(&e.to_string()));
                 failed += 1;
                 continue;
             }
         };
-        for &format in &args.format {
-            match &args.out {
+        if let Some(redactor) = &redactor {
+            redactor.transcript(&mut transcript);
+        }
+        for &format in &args.formats.format {
+            match &args.out.out {
                 Some(dir) => {
                     let rendered = transcript.render(format);
-                    write_atomically(&output_path(dir, path, format), &rendered)?;
+                    let out = output_path(dir, path, format);
+                    guion_models::atomic::write(&out, rendered.as_bytes())
+                        .with_context(|| format!("cannot write {}", out.display()))?;
                 }
                 None => {
                     let rendered = if several && format == Format::Json {
@@ -129,7 +129,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
             failed += 1;
         }
-        if !args.quiet {
+        if !args.quiet.quiet {
             let secs = started.elapsed().as_secs_f64();
             let audio = transcript.duration_s.unwrap_or(0.0);
             let layout = transcript.layout.as_ref().map_or("", |l| l.kind.label());
@@ -157,11 +157,4 @@ fn output_path(dir: &Path, input: &Path, format: Format) -> PathBuf {
         .file_name()
         .map_or_else(|| "transcript".into(), |n| n.to_string_lossy().into_owned());
     dir.join(format!("{name}.{}", format.extension()))
-}
-
-/// A crash mid-write must not leave a half transcript that a later stage would trust.
-fn write_atomically(path: &Path, contents: &str) -> Result<()> {
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -2,9 +2,9 @@
 //! recordings they run on (Debian's Asterisk prompts, installed by scripts/setup, and ../shared/data).
 #![allow(dead_code)]
 
-use guion::asr::AsrOptions;
-use guion::models;
-use guion::pipeline::Listener;
+use guion_models as models;
+use guion_night::pipeline::Listener;
+use guion_speech::asr::AsrOptions;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;

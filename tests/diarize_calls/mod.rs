@@ -4,9 +4,9 @@
 //! (`audio::speech_regions` on that channel alone) is the reference.
 #![allow(dead_code)]
 
-use guion::audio::{self, GateOptions, SAMPLE_RATE};
-use guion::diarize::Turn;
-use guion::stats::Rng;
+use guion_core::stats::Rng;
+use guion_speech::audio::{self, GateOptions, SAMPLE_RATE};
+use guion_speech::diarize::Turn;
 use std::path::{Path, PathBuf};
 
 pub const SPEECH: &str = "/work/shared/data/speech";

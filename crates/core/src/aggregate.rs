@@ -1,0 +1,218 @@
+//! Per agent, per vendor and in-house vs outsourced: the night's calls rolled up, each number with
+//! its 95 % interval — Wilson for rates (step completion, value coverage), a seeded bootstrap over
+//! calls for means (adherence, forbidden phrases per 100 calls, tone shares). Pure: stored calls in,
+//! plain numbers out.
+
+use crate::align::StepStatus;
+use crate::call::Sourcing;
+use crate::call::{Outcome, StoredCall};
+use crate::stats::{self, Estimate};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupSummary {
+    /// The agent id, the vendor, or the sourcing.
+    pub name: String,
+    /// For agents: their vendor and site; for vendors: their sites joined with "+".
+    pub vendor: String,
+    pub site: String,
+    pub sourcing: String,
+    pub calls: usize,
+    pub failed: usize,
+    /// Calls in a language the script does not cover: neither scored nor failed.
+    pub wrong_language: usize,
+    pub adherence: Option<Estimate>,
+    /// Per step of the script: the share of calls where it was done (unclear calls left out).
+    pub steps: Vec<(String, Option<Estimate>)>,
+    pub forbidden_per_100: Option<Estimate>,
+    /// Per tone: the mean over calls of the share of the agent's utterances with that tone.
+    pub tone: Vec<(String, Option<Estimate>)>,
+    /// Per value: the share of calls where it showed.
+    pub values: Vec<(String, Option<Estimate>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rollup {
+    pub steps: Vec<String>,
+    pub tones: Vec<String>,
+    pub values: Vec<String>,
+    pub agents: Vec<GroupSummary>,
+    pub vendors: Vec<GroupSummary>,
+    pub sourcing: Vec<GroupSummary>,
+    /// In-house minus outsourced adherence, with its bootstrap interval.
+    pub gap: Option<Estimate>,
+}
+
+pub fn rollup(calls: &[StoredCall]) -> Rollup {
+    let mut steps: Vec<String> = Vec::new();
+    let mut tones: Vec<String> = Vec::new();
+    let mut values: Vec<String> = Vec::new();
+    for c in calls {
+        if let Outcome::Scored { record, .. } = &c.outcome {
+            for s in &record.steps {
+                if !steps.contains(&s.id) {
+                    steps.push(s.id.clone());
+                }
+            }
+            for label in record.tone.iter().flat_map(|t| t.keys()) {
+                if !tones.contains(label) {
+                    tones.push(label.clone());
+                }
+            }
+            for v in record.values.iter().flatten() {
+                if !values.contains(&v.id) {
+                    values.push(v.id.clone());
+                }
+            }
+        }
+    }
+    let group = |key: &dyn Fn(&StoredCall) -> String| {
+        let mut groups: BTreeMap<String, Vec<&StoredCall>> = BTreeMap::new();
+        for c in calls {
+            groups.entry(key(c)).or_default().push(c);
+        }
+        groups
+            .into_iter()
+            .map(|(name, members)| summarise(&name, &members, &steps, &tones, &values))
+            .collect::<Vec<_>>()
+    };
+    let agents = group(&|c| c.meta.agent_id.clone());
+    let vendors = group(&|c| c.meta.vendor.clone());
+    let sourcing = group(&|c| c.meta.sourcing.as_str().to_string());
+    let adherences = |which: Sourcing| -> Vec<f64> {
+        calls
+            .iter()
+            .filter(|c| c.meta.sourcing == which)
+            .filter_map(adherence)
+            .collect()
+    };
+    let gap = stats::bootstrap_difference(
+        &adherences(Sourcing::Insourced),
+        &adherences(Sourcing::Outsourced),
+        stats::seed_of("gap"),
+    );
+    Rollup {
+        steps,
+        tones,
+        values,
+        agents,
+        vendors,
+        sourcing,
+        gap,
+    }
+}
+
+fn adherence(c: &StoredCall) -> Option<f64> {
+    match &c.outcome {
+        Outcome::Scored { record, .. } => record.adherence,
+        Outcome::Failed { .. } => None,
+    }
+}
+
+/// Whether a stored call is in a language outside the script's: stored, but not scored.
+pub fn is_wrong_language(c: &StoredCall) -> bool {
+    matches!(&c.outcome, Outcome::Scored { record, .. } if !record.is_scored())
+}
+
+fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = items.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.join("+")
+}
+
+fn summarise(
+    name: &str,
+    members: &[&StoredCall],
+    steps: &[String],
+    tones: &[String],
+    values: &[String],
+) -> GroupSummary {
+    let scored: Vec<&crate::record::CallRecord> = members
+        .iter()
+        .filter_map(|c| match &c.outcome {
+            Outcome::Scored { record, .. } if record.is_scored() => Some(record.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let wrong_language = members.iter().filter(|c| is_wrong_language(c)).count();
+    let seed = |what: &str| stats::seed_of(&format!("{name}/{what}"));
+    let adherence: Vec<f64> = scored.iter().filter_map(|r| r.adherence).collect();
+    let step_rates = steps
+        .iter()
+        .map(|id| {
+            let statuses: Vec<StepStatus> = scored
+                .iter()
+                .filter_map(|r| r.steps.iter().find(|s| &s.id == id).map(|s| s.status))
+                .filter(|s| *s != StepStatus::Unclear)
+                .collect();
+            let done = statuses.iter().filter(|s| **s == StepStatus::Done).count();
+            (id.clone(), stats::wilson(done, statuses.len()))
+        })
+        .collect();
+    let forbidden: Vec<f64> = scored
+        .iter()
+        .map(|r| r.forbidden.len() as f64 * 100.0)
+        .collect();
+    let tone = tones
+        .iter()
+        .map(|label| {
+            let shares: Vec<f64> = scored
+                .iter()
+                .filter_map(|r| r.tone.as_ref())
+                // A call whose agent said nothing classifiable has all-zero shares: it says
+                // nothing about tone.
+                .filter(|t| t.values().any(|s| *s > 0.0))
+                .map(|t| t.get(label).copied().unwrap_or(0.0))
+                .collect();
+            (label.clone(), stats::bootstrap_mean(&shares, seed(label)))
+        })
+        .collect();
+    let value_rates = values
+        .iter()
+        .map(|id| {
+            let shown: Vec<bool> = scored
+                .iter()
+                .filter_map(|r| r.values.as_ref())
+                .filter_map(|vs| vs.iter().find(|v| &v.id == id).map(|v| v.shown))
+                .collect();
+            let n = shown.iter().filter(|s| **s).count();
+            (id.clone(), stats::wilson(n, shown.len()))
+        })
+        .collect();
+    GroupSummary {
+        name: name.to_string(),
+        vendor: joined(members.iter().map(|c| c.meta.vendor.as_str())),
+        site: joined(members.iter().map(|c| c.meta.site.as_str())),
+        sourcing: joined(members.iter().map(|c| c.meta.sourcing.as_str())),
+        calls: members.len(),
+        failed: members.len() - scored.len() - wrong_language,
+        wrong_language,
+        adherence: stats::bootstrap_mean(&adherence, seed("adherence")),
+        steps: step_rates,
+        forbidden_per_100: stats::bootstrap_mean(&forbidden, seed("forbidden")),
+        tone,
+        values: value_rates,
+    }
+}
+
+/// Adherence per vendor per night, oldest night first: the trend across nights.
+pub fn trend(calls: &[StoredCall]) -> Vec<(String, String, Option<Estimate>)> {
+    let mut groups: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for c in calls {
+        let entry = groups
+            .entry((c.meta.night.clone(), c.meta.vendor.clone()))
+            .or_default();
+        if let Some(a) = adherence(c) {
+            entry.push(a);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((night, vendor), a)| {
+            let seed = stats::seed_of(&format!("{night}/{vendor}"));
+            (night, vendor, stats::bootstrap_mean(&a, seed))
+        })
+        .collect()
+}

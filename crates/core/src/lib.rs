@@ -1,0 +1,23 @@
+//! guion's pure core: the plain data that flows between the pipeline's stages and every decision
+//! that can be made from it without a model or a file.
+//!
+//! Transcripts and their readers, scripts and their checker, text folding, redaction, step
+//! alignment, scoring, rollups with their intervals, and the record a call leaves behind. Nothing
+//! here opens a file, loads a model or links whisper.cpp or ONNX Runtime: callers hand in text and
+//! numbers and get plain values back. See ARCHITECTURE.md for the map of the other crates.
+
+#![deny(unsafe_code)]
+
+pub mod aggregate;
+pub mod align;
+pub mod call;
+pub mod hash;
+pub mod meaning;
+pub mod names;
+pub mod normalize;
+pub mod record;
+pub mod redact;
+pub mod score;
+pub mod script;
+pub mod stats;
+pub mod transcript;

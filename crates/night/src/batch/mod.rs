@@ -1,0 +1,336 @@
+//! The night's job: every call of a manifest through a pool of workers (rayon), each with its own
+//! models loaded once, every result into the store as it is made. A call that fails is stored as
+//! failed with its reason and the night goes on; a call already in the store (same content, models,
+//! script and options) is not analysed again.
+
+pub mod manifest;
+
+use crate::pipeline::{Analyser, AnalyserOptions, CallInput};
+use crate::store::{CallMeta, Outcome, Store, StoreError};
+use guion_core::hash::sha256_bytes;
+use guion_core::record::StageTimes;
+use guion_core::script::Script;
+use guion_models::sha256_file;
+use manifest::CallRow;
+use rayon::prelude::*;
+use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// The night's label in the store (a date, by convention).
+    pub night: String,
+    /// Workers; each loads its own models.
+    pub jobs: usize,
+    pub analyser: AnalyserOptions,
+}
+
+/// What happened to one call, as the progress display hears of it.
+#[derive(Debug, Clone)]
+pub struct Progress<'a> {
+    pub call_id: &'a str,
+    pub outcome: CallOutcome,
+    pub audio_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome {
+    Scored {
+        adherence: Option<f64>,
+    },
+    /// Stored, but not scored: the speech is in a language outside the allowed ones.
+    WrongLanguage {
+        found: String,
+    },
+    /// Found in the store from an earlier run.
+    Reused,
+    Failed {
+        reason: String,
+    },
+}
+
+/// The night in numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NightSummary {
+    pub calls: usize,
+    pub scored: usize,
+    pub reused: usize,
+    pub failed: usize,
+    /// Analysed, and found to be in a language outside the allowed ones (not scored).
+    pub wrong_language: usize,
+    pub audio_s: f64,
+    pub wall_s: f64,
+    /// Summed over the calls analysed in this run.
+    pub stages: StageTimes,
+    /// Time spent writing results to the store.
+    pub write_s: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start a worker: {0}")]
+    Worker(#[from] guion_meaning::ClassifyError),
+    #[error("cannot start the worker pool: {0}")]
+    Pool(String),
+}
+
+/// Runs the night. `on_call` is called once per call as it finishes (from the workers' threads).
+pub fn run(
+    rows: &[CallRow],
+    script: &Script,
+    options: &BatchOptions,
+    store: &Mutex<Store>,
+    on_call: &(dyn Fn(Progress) + Sync),
+) -> Result<NightSummary, BatchError> {
+    let started = Instant::now();
+    let jobs = options.jobs.max(1);
+    // One analyser per worker, built on the worker's first call; the first is built here so that a
+    // missing model stops the night before any call is touched.
+    let slots: Vec<Mutex<Option<Analyser>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
+    *slots[0].lock().unwrap_or_else(|e| e.into_inner()) =
+        Some(Analyser::new(script, options.analyser.clone())?);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("guion-worker-{i}"))
+        .build()
+        .map_err(|e| BatchError::Pool(e.to_string()))?;
+    let summary = Mutex::new(NightSummary {
+        calls: rows.len(),
+        ..NightSummary::default()
+    });
+    let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
+    pool.install(|| {
+        rows.par_iter().with_max_len(1).for_each(|row| {
+            let slot = &slots[rayon::current_thread_index().unwrap_or(0) % jobs];
+            let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if guard.is_none() {
+                match Analyser::new(script, options.analyser.clone()) {
+                    Ok(a) => *guard = Some(a),
+                    Err(e) => {
+                        let reason = format!("worker could not load its models: {e}");
+                        record_failure(row, &reason, options, store, &first_error);
+                        on_call(Progress {
+                            call_id: &row.call_id,
+                            outcome: CallOutcome::Failed { reason },
+                            audio_s: 0.0,
+                        });
+                        return;
+                    }
+                }
+            }
+            let analyser = guard.as_mut().expect("set just above");
+            let (outcome, audio_s, times, write_s) =
+                one_call(analyser, row, options, store, &first_error);
+            if analyser_poisoned(&outcome) {
+                *guard = None;
+            }
+            drop(guard);
+            {
+                let mut s = summary.lock().unwrap_or_else(|e| e.into_inner());
+                match &outcome {
+                    CallOutcome::Scored { .. } | CallOutcome::WrongLanguage { .. } => s.scored += 1,
+                    CallOutcome::Reused => s.reused += 1,
+                    CallOutcome::Failed { .. } => s.failed += 1,
+                }
+                s.audio_s += audio_s;
+                s.stages.decode_s += times.decode_s;
+                s.stages.asr_s += times.asr_s;
+                s.stages.classify_s += times.classify_s;
+                s.stages.align_s += times.align_s;
+                s.write_s += write_s;
+            }
+            on_call(Progress {
+                call_id: &row.call_id,
+                outcome,
+                audio_s,
+            });
+        });
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e.into());
+    }
+    let mut summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
+    summary.wall_s = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+const PANIC_PREFIX: &str = "internal error while analysing: ";
+
+/// After a panic inside the models, the worker's state is not trusted: it reloads them.
+fn analyser_poisoned(outcome: &CallOutcome) -> bool {
+    matches!(outcome, CallOutcome::Failed { reason } if reason.starts_with(PANIC_PREFIX))
+}
+
+fn meta(row: &CallRow, options: &BatchOptions) -> CallMeta {
+    CallMeta {
+        night: options.night.clone(),
+        call_id: row.call_id.clone(),
+        path: row.path.display().to_string(),
+        agent_id: row.agent_id.clone(),
+        vendor: row.vendor.clone(),
+        site: row.site.clone(),
+        sourcing: row.sourcing,
+        language: row.language.clone(),
+        started_at: row.started_at.clone(),
+    }
+}
+
+fn keep_first(first_error: &Mutex<Option<StoreError>>, e: StoreError) {
+    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+    if slot.is_none() {
+        *slot = Some(e);
+    }
+}
+
+/// A call that could not even be hashed: stored as failed under a key made from its path.
+fn record_failure(
+    row: &CallRow,
+    reason: &str,
+    options: &BatchOptions,
+    store: &Mutex<Store>,
+    first_error: &Mutex<Option<StoreError>>,
+) {
+    let key = sha256_bytes(format!("unreadable {} {}", row.path.display(), reason).as_bytes());
+    let outcome = Outcome::Failed {
+        reason: reason.to_string(),
+    };
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = store.put(&meta(row, options), &key, "", "", &outcome) {
+        keep_first(first_error, e);
+    }
+}
+
+fn one_call(
+    analyser: &mut Analyser,
+    row: &CallRow,
+    options: &BatchOptions,
+    store: &Mutex<Store>,
+    first_error: &Mutex<Option<StoreError>>,
+) -> (CallOutcome, f64, StageTimes, f64) {
+    let content = match sha256_file(&row.path) {
+        Ok(sha) => sha,
+        Err(e) => {
+            let reason = format!("{}: {e}", row.path.display());
+            record_failure(row, &reason, options, store, first_error);
+            return (
+                CallOutcome::Failed { reason },
+                0.0,
+                StageTimes::default(),
+                0.0,
+            );
+        }
+    };
+    let is_recording = !guion_core::transcript::read::is_transcript_path(&row.path);
+    let ids = format!(
+        "{} channels={:?} language={}",
+        analyser.ids(is_recording),
+        row.channels,
+        row.language.as_deref().unwrap_or("auto")
+    );
+    let key = sha256_bytes(format!("{content} {ids}").as_bytes());
+    let meta = meta(row, options);
+    {
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        match store.has_result(&key) {
+            Ok(true) => {
+                let result = store.link(&meta, &key);
+                drop(store);
+                return match result {
+                    Ok(()) => (CallOutcome::Reused, 0.0, StageTimes::default(), 0.0),
+                    Err(e) => {
+                        let reason = e.to_string();
+                        keep_first(first_error, e);
+                        (
+                            CallOutcome::Failed { reason },
+                            0.0,
+                            StageTimes::default(),
+                            0.0,
+                        )
+                    }
+                };
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let reason = e.to_string();
+                keep_first(first_error, e);
+                return (
+                    CallOutcome::Failed { reason },
+                    0.0,
+                    StageTimes::default(),
+                    0.0,
+                );
+            }
+        }
+    }
+    let input = CallInput {
+        path: row.path.clone(),
+        language: row.language.clone(),
+        channels: row.channels,
+        ..CallInput::default()
+    };
+    let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| analyser.analyse(&input)));
+    let (outcome, stored, audio_s, times) = match analysed {
+        Ok(Ok((record, times))) => {
+            let audio_s = record.duration_s.unwrap_or(0.0);
+            let adherence = record.adherence;
+            (
+                match &record.wrong_language {
+                    Some(w) => CallOutcome::WrongLanguage {
+                        found: w.found.clone(),
+                    },
+                    None => CallOutcome::Scored { adherence },
+                },
+                Outcome::Scored {
+                    record: Box::new(record),
+                    times,
+                },
+                audio_s,
+                times,
+            )
+        }
+        Ok(Err(e)) => {
+            let reason = e.to_string();
+            (
+                CallOutcome::Failed {
+                    reason: reason.clone(),
+                },
+                Outcome::Failed { reason },
+                0.0,
+                StageTimes::default(),
+            )
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let reason = format!("{PANIC_PREFIX}{}: {what}", row.path.display());
+            (
+                CallOutcome::Failed {
+                    reason: reason.clone(),
+                },
+                Outcome::Failed { reason },
+                0.0,
+                StageTimes::default(),
+            )
+        }
+    };
+    let started = Instant::now();
+    let written = store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .put(&meta, &key, &content, &ids, &stored);
+    let write_s = started.elapsed().as_secs_f64();
+    match written {
+        Ok(()) => (outcome, audio_s, times, write_s),
+        Err(e) => {
+            let reason = e.to_string();
+            keep_first(first_error, e);
+            (CallOutcome::Failed { reason }, audio_s, times, write_s)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The night: one call through every stage (`pipeline`), thousands of them in parallel and
+//! resumable (`batch`, `store`), and what the brand reads the next morning (`report`).
+
+#![deny(unsafe_code)]
+
+pub mod batch;
+pub mod pipeline;
+pub mod report;
+pub mod store;

@@ -1,0 +1,344 @@
+//! The batch's files, regenerated whole from the store after every run (written to `.part`, then
+//! renamed): a kill can leave a stale file, never a half-written one, and the next run rewrites it.
+//!
+//! - calls.csv: night, call_id, agent_id, vendor, site, sourcing, language, started_at, status
+//!   (scored|failed), reason, duration_s, adherence, steps_done, steps_required, forbidden,
+//!   tone_<label>… (share of the agent's utterances), values_shown, models
+//! - steps.csv: night, call_id, step, status, similarity, match, start, end, evidence
+//! - utterances.jsonl: {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
+//! - agents.csv, vendors.csv, sourcing.csv (the night given): name, vendor, site, sourcing, calls,
+//!   failed, wrong_language, adherence (+ _low, _high), forbidden_per_100 (+ _low, _high), done_<step> (+ _low,
+//!   _high)…, tone_<label> (+ _low, _high)…, value_<id> (+ _low, _high)…; sourcing.csv ends with the
+//!   in-house minus outsourced adherence gap.
+//!
+//! Intervals are 95 %: Wilson for rates, bootstrap over calls for means. With `CsvLocale::Es` the
+//! files use `;`, a decimal comma and a UTF-8 byte-order mark, so that Spanish Excel opens them right.
+
+use crate::store::{Outcome, StoredCall};
+use guion_core::aggregate::{GroupSummary, Rollup};
+use guion_core::stats::Estimate;
+use std::io;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvLocale {
+    #[default]
+    En,
+    Es,
+}
+
+guion_core::named!(CsvLocale { En => "en", Es => "es" });
+
+struct Table {
+    locale: CsvLocale,
+    writer: csv::Writer<Vec<u8>>,
+}
+
+impl Table {
+    fn new(locale: CsvLocale, header: &[String]) -> io::Result<Table> {
+        let delimiter = if locale == CsvLocale::Es { b';' } else { b',' };
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new());
+        writer.write_record(header)?;
+        Ok(Table { locale, writer })
+    }
+
+    fn num(&self, x: Option<f64>, decimals: usize) -> String {
+        match x {
+            None => String::new(),
+            Some(v) => {
+                let s = format!("{v:.decimals$}");
+                if self.locale == CsvLocale::Es {
+                    s.replace('.', ",")
+                } else {
+                    s
+                }
+            }
+        }
+    }
+
+    fn row(&mut self, fields: &[String]) -> io::Result<()> {
+        self.writer.write_record(fields).map_err(io::Error::other)
+    }
+
+    fn finish(self, path: &Path) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        if self.locale == CsvLocale::Es {
+            bytes.extend_from_slice("\u{feff}".as_bytes());
+        }
+        bytes.extend(
+            self.writer
+                .into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?,
+        );
+        guion_models::atomic::write(path, &bytes)
+    }
+}
+
+/// Writes every per-call file (all nights) and the rollups of `rollup`.
+pub fn write_all(
+    dir: &Path,
+    calls: &[StoredCall],
+    rollup: &Rollup,
+    locale: CsvLocale,
+) -> io::Result<()> {
+    write_calls(dir, calls, rollup, locale)?;
+    write_steps(dir, calls, locale)?;
+    write_utterances(dir, calls)?;
+    write_groups(
+        &dir.join("agents.csv"),
+        &rollup.agents,
+        rollup,
+        locale,
+        None,
+    )?;
+    write_groups(
+        &dir.join("vendors.csv"),
+        &rollup.vendors,
+        rollup,
+        locale,
+        None,
+    )?;
+    write_groups(
+        &dir.join("sourcing.csv"),
+        &rollup.sourcing,
+        rollup,
+        locale,
+        rollup.gap,
+    )?;
+    Ok(())
+}
+
+fn write_calls(
+    dir: &Path,
+    calls: &[StoredCall],
+    rollup: &Rollup,
+    locale: CsvLocale,
+) -> io::Result<()> {
+    let mut header: Vec<String> = [
+        "night",
+        "call_id",
+        "agent_id",
+        "vendor",
+        "site",
+        "sourcing",
+        "language",
+        "started_at",
+        "status",
+        "reason",
+        "duration_s",
+        "adherence",
+        "steps_done",
+        "steps_required",
+        "forbidden",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(rollup.tones.iter().map(|t| format!("tone_{t}")));
+    header.extend(["values_shown".to_string(), "models".to_string()]);
+    let mut t = Table::new(locale, &header)?;
+    for c in calls {
+        let m = &c.meta;
+        let mut row = vec![
+            m.night.clone(),
+            m.call_id.clone(),
+            m.agent_id.clone(),
+            m.vendor.clone(),
+            m.site.clone(),
+            m.sourcing.as_str().to_string(),
+            m.language.clone().unwrap_or_default(),
+            m.started_at.clone().unwrap_or_default(),
+        ];
+        match &c.outcome {
+            Outcome::Failed { reason } => {
+                row.extend(["failed".into(), reason.clone()]);
+                row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
+            }
+            Outcome::Scored { record, .. } if !record.is_scored() => {
+                let reason = record.wrong_language.as_ref().map_or(String::new(), |w| {
+                    format!(
+                        "speech in '{}' (p {:.2}); allowed: {}",
+                        w.found,
+                        w.p,
+                        w.allowed.join(", ")
+                    )
+                });
+                row.extend(["wrong_language".into(), reason, t.num(record.duration_s, 1)]);
+                row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
+            }
+            Outcome::Scored { record, .. } => {
+                row.extend([
+                    "scored".into(),
+                    String::new(),
+                    t.num(record.duration_s, 1),
+                    t.num(record.adherence, 4),
+                    record.score.steps_done.to_string(),
+                    record.score.steps_required.to_string(),
+                    record.forbidden.len().to_string(),
+                ]);
+                for label in &rollup.tones {
+                    let share = record.tone.as_ref().and_then(|s| s.get(label).copied());
+                    row.push(t.num(share, 4));
+                }
+                row.push(record.values.as_ref().map_or(String::new(), |v| {
+                    v.iter().filter(|x| x.shown).count().to_string()
+                }));
+                let mo = &record.models;
+                let mut models = vec![format!(
+                    "script={}@{}",
+                    record.script.id, record.script.version
+                )];
+                models.extend(mo.asr.as_ref().map(|a| format!("asr={a}")));
+                if let Some(m) = &mo.meaning {
+                    models.push(format!(
+                        "encoder={} tone={} values={}",
+                        m.encoder, m.tone_head, m.values
+                    ));
+                }
+                row.push(models.join(" "));
+            }
+        }
+        t.row(&row)?;
+    }
+    t.finish(&dir.join("calls.csv"))
+}
+
+fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Result<()> {
+    let header = [
+        "night",
+        "call_id",
+        "step",
+        "status",
+        "similarity",
+        "match",
+        "start",
+        "end",
+        "evidence",
+    ]
+    .map(String::from);
+    let mut t = Table::new(locale, &header)?;
+    for c in calls {
+        let Outcome::Scored { record, .. } = &c.outcome else {
+            continue;
+        };
+        for s in &record.steps {
+            let e = s.evidence.as_ref();
+            let row = vec![
+                c.meta.night.clone(),
+                c.meta.call_id.clone(),
+                s.id.clone(),
+                s.status.as_str().to_string(),
+                t.num(Some(s.similarity as f64), 3),
+                e.map_or(String::new(), |e| {
+                    serde_json::to_value(e.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                }),
+                t.num(e.and_then(|e| e.start), 2),
+                t.num(e.and_then(|e| e.end), 2),
+                e.map_or(String::new(), |e| e.text.clone()),
+            ];
+            t.row(&row)?;
+        }
+    }
+    t.finish(&dir.join("steps.csv"))
+}
+
+fn write_utterances(dir: &Path, calls: &[StoredCall]) -> io::Result<()> {
+    let mut out = Vec::new();
+    for c in calls {
+        let Outcome::Scored { record, .. } = &c.outcome else {
+            continue;
+        };
+        for u in &record.utterances {
+            let line = serde_json::json!({
+                "night": c.meta.night,
+                "call_id": c.meta.call_id,
+                "speaker": u.speaker,
+                "start": u.start,
+                "end": u.end,
+                "text": u.text,
+                "tone": u.tone,
+                "value": u.value,
+            });
+            serde_json::to_writer(&mut out, &line)?;
+            out.push(b'\n');
+        }
+    }
+    guion_models::atomic::write(&dir.join("utterances.jsonl"), &out)
+}
+
+fn write_groups(
+    path: &Path,
+    groups: &[GroupSummary],
+    rollup: &Rollup,
+    locale: CsvLocale,
+    gap: Option<Estimate>,
+) -> io::Result<()> {
+    let with_interval =
+        |name: String| [name.clone(), format!("{name}_low"), format!("{name}_high")];
+    let mut header: Vec<String> = [
+        "name",
+        "vendor",
+        "site",
+        "sourcing",
+        "calls",
+        "failed",
+        "wrong_language",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(with_interval("adherence".into()));
+    header.extend(with_interval("forbidden_per_100".into()));
+    for s in &rollup.steps {
+        header.extend(with_interval(format!("done_{s}")));
+    }
+    for l in &rollup.tones {
+        header.extend(with_interval(format!("tone_{l}")));
+    }
+    for v in &rollup.values {
+        header.extend(with_interval(format!("value_{v}")));
+    }
+    let mut t = Table::new(locale, &header)?;
+    let cells = |t: &Table, e: Option<Estimate>, decimals: usize| -> [String; 3] {
+        [
+            t.num(e.map(|e| e.value), decimals),
+            t.num(e.map(|e| e.low), decimals),
+            t.num(e.map(|e| e.high), decimals),
+        ]
+    };
+    for g in groups {
+        let mut row = vec![
+            g.name.clone(),
+            g.vendor.clone(),
+            g.site.clone(),
+            g.sourcing.clone(),
+            g.calls.to_string(),
+            g.failed.to_string(),
+            g.wrong_language.to_string(),
+        ];
+        row.extend(cells(&t, g.adherence, 4));
+        row.extend(cells(&t, g.forbidden_per_100, 1));
+        for (_, e) in g.steps.iter().chain(&g.tone).chain(&g.values) {
+            row.extend(cells(&t, *e, 4));
+        }
+        t.row(&row)?;
+    }
+    if let Some(gap) = gap {
+        let mut row = vec![
+            "gap (insourced - outsourced)".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            gap.n.to_string(),
+            String::new(),
+            String::new(),
+        ];
+        row.extend(cells(&t, Some(gap), 4));
+        row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
+        t.row(&row)?;
+    }
+    t.finish(path)
+}

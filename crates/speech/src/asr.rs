@@ -1,0 +1,762 @@
+//! Whisper through whisper-rs: one channel of 16 kHz samples in, segments with word timings out.
+//!
+//! A `Recogniser` owns one model context; a worker makes one and reuses it for every call. Each channel
+//! gets a fresh decoding state: whisper.cpp's temperature fallback draws from a generator kept in the
+//! state, so a reused state would make a call's transcript depend on the calls decoded before it — and a
+//! resumed batch must give exactly what an uninterrupted one gives.
+//! every call. Three guards stand between Whisper and invented text, because a multilingual model fed
+//! silence, hold music or line noise writes fluent sentences (and reports a no-speech probability near 0):
+//! 1. only what the energy gate calls speech is decoded — the speech regions are cut out, joined, decoded
+//!    in one pass, and every time is mapped back to the original audio;
+//! 2. a segment Whisper itself doubts (no-speech probability high *and* low average log-probability) is
+//!    dropped, the rule of the reference implementation;
+//! 3. runaway repetition (an n-gram four or more times in a row, a segment that repeats the previous one)
+//!    is cut.
+
+use crate::audio::{GateOptions, SAMPLE_RATE, SpeechRegion};
+use guion_core::normalize::normalize;
+use guion_core::transcript::Word;
+use guion_models::ResolvedModel;
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    #[error("cannot load Whisper model {path}: {reason}")]
+    Load { path: String, reason: String },
+    #[error("Whisper failed: {0}")]
+    Decode(String),
+    #[error("language '{0}' is not one Whisper knows (use an ISO 639-1 code such as es or en)")]
+    UnknownLanguage(String),
+    #[error(
+        "model '{model}' is English-only and cannot transcribe '{language}'; use the multilingual model (--model base)"
+    )]
+    EnglishOnly { model: String, language: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct AsrOptions {
+    /// 1 = greedy. Beam search keeps a call's last phrase that greedy decoding sometimes drops, and the
+    /// last phrase is where the script's closing step lives.
+    pub beam_size: usize,
+    pub threads: usize,
+    pub gate: GateOptions,
+}
+
+impl Default for AsrOptions {
+    fn default() -> Self {
+        AsrOptions {
+            beam_size: 5,
+            threads: 1,
+            gate: GateOptions::default(),
+        }
+    }
+}
+
+/// What Whisper heard in one stretch of one channel. Times are seconds in the channel's own audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    pub words: Vec<Word>,
+    /// The language it was decoded in.
+    pub language: String,
+    /// Whisper's mean token log-probability over the segment it came from (a doubt measure).
+    pub avg_logprob: f32,
+}
+
+pub struct Recogniser {
+    model: ResolvedModel,
+    ctx: WhisperContext,
+    multilingual: bool,
+    eot: i32,
+    opts: AsrOptions,
+}
+
+impl Recogniser {
+    pub fn load(model: &ResolvedModel, opts: AsrOptions) -> Result<Recogniser, AsrError> {
+        // Routes whisper.cpp's chatter into tracing (silent unless RUST_LOG asks) instead of stderr.
+        whisper_rs::install_logging_hooks();
+        let load_err = |reason: String| AsrError::Load {
+            path: model.path.display().to_string(),
+            reason,
+        };
+        let path = model
+            .path
+            .to_str()
+            .ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| load_err(e.to_string()))?;
+        // Fail at load, not on the first call, if the state cannot be allocated.
+        ctx.create_state().map_err(|e| load_err(e.to_string()))?;
+        Ok(Recogniser {
+            model: model.clone(),
+            multilingual: ctx.is_multilingual(),
+            eot: ctx.token_eot(),
+            ctx,
+            opts,
+        })
+    }
+
+    pub fn model(&self) -> &ResolvedModel {
+        &self.model
+    }
+
+    pub fn options(&self) -> &AsrOptions {
+        &self.opts
+    }
+
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    fn fresh_state(&self) -> Result<WhisperState, AsrError> {
+        self.ctx
+            .create_state()
+            .map_err(|e| AsrError::Decode(format!("cannot allocate a decoding state: {e}")))
+    }
+
+    /// Fails early, before any audio is decoded, when the model cannot do the language.
+    pub fn check_language(&self, language: &str) -> Result<(), AsrError> {
+        if whisper_rs::get_lang_id(language).is_none() {
+            return Err(AsrError::UnknownLanguage(language.to_string()));
+        }
+        if !self.multilingual && language != "en" {
+            return Err(AsrError::EnglishOnly {
+                model: self.model.name.clone(),
+                language: language.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// How likely each language Whisper knows is to be the one spoken in `chunk` (its first 30 s):
+    /// `(code, p)` for every language, summing to ~1. An English-only model knows only English.
+    pub fn language_probs(&self, chunk: &Chunk) -> Result<Vec<(String, f32)>, AsrError> {
+        if !self.multilingual {
+            return Ok(vec![("en".to_string(), 1.0)]);
+        }
+        if chunk.samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = &chunk.samples[..chunk.samples.len().min(30 * SAMPLE_RATE as usize)];
+        let threads = self.opts.threads.max(1);
+        let mut state = self.fresh_state()?;
+        state
+            .pcm_to_mel(first, threads)
+            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        let (_, probs) = state
+            .lang_detect(0, threads)
+            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        Ok(probs
+            .iter()
+            .enumerate()
+            .filter_map(|(id, &p)| Some((whisper_rs::get_lang_str(id as i32)?.to_string(), p)))
+            .collect())
+    }
+
+    /// Transcribes the speech `regions` of one channel (16 kHz mono) in `language`: only the regions
+    /// are decoded (what a speech detector kept), a chunk at a time.
+    pub fn transcribe(
+        &self,
+        samples: &[f32],
+        regions: &[SpeechRegion],
+        language: &str,
+    ) -> Result<Vec<Segment>, AsrError> {
+        let mut segments = Vec::new();
+        for chunk in chunk_speech(samples, regions) {
+            segments.extend(self.decode(&chunk, language, None)?);
+        }
+        Ok(segments)
+    }
+
+    /// Decodes one chunk in `language`, with an optional initial prompt (words Whisper should
+    /// expect: the brand's names and the script's key words). Times are the channel's own.
+    pub fn decode(
+        &self,
+        chunk: &Chunk,
+        language: &str,
+        prompt: Option<&str>,
+    ) -> Result<Vec<Segment>, AsrError> {
+        self.check_language(language)?;
+        if chunk.samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params = FullParams::new(if self.opts.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: self.opts.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        });
+        params.set_n_threads(self.opts.threads.max(1) as i32);
+        params.set_language(Some(language));
+        params.set_translate(false);
+        // Conditioning on earlier text lets one hallucination seed the next; a chunk is one window,
+        // so the context buys little.
+        params.set_no_context(true);
+        if let Some(prompt) = prompt.filter(|p| !p.is_empty() && !p.contains('\0')) {
+            params.set_initial_prompt(prompt);
+        }
+        params.set_token_timestamps(true);
+        params.set_suppress_nst(true);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        let mut state = self.fresh_state()?;
+        state
+            .full(params, &chunk.samples)
+            .map_err(|e| AsrError::Decode(e.to_string()))?;
+
+        let mut segments: Vec<Segment> = Vec::new();
+        for segment in state.as_iter() {
+            let mut tokens = Vec::new();
+            let mut logprob_sum = 0.0f32;
+            for i in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(i) else {
+                    continue;
+                };
+                let data = token.token_data();
+                if data.id >= self.eot {
+                    continue;
+                }
+                logprob_sum += data.plog;
+                tokens.push(Token {
+                    bytes: token.to_bytes().unwrap_or_default().to_vec(),
+                    p: data.p,
+                    t0: data.t0 as f64 / 100.0,
+                    t1: data.t1 as f64 / 100.0,
+                });
+            }
+            if tokens.is_empty() {
+                continue;
+            }
+            let avg_logprob = logprob_sum / tokens.len() as f32;
+            if segment.no_speech_probability() > NO_SPEECH_THRESHOLD
+                && avg_logprob < LOGPROB_THRESHOLD
+            {
+                continue;
+            }
+            let words = collapse_repeats(words_from_tokens(
+                &tokens,
+                &|start, end| chunk.span_to_original(start, end),
+                chunk.end_s(),
+            ));
+            for words in split_at_pauses(words) {
+                let text = join_words(&words);
+                if let Some(prev) = segments.last()
+                    && words.len() >= 3
+                    && normalize(&prev.text, None) == normalize(&text, None)
+                {
+                    continue;
+                }
+                segments.push(Segment {
+                    start: words[0].start,
+                    end: words[words.len() - 1].end,
+                    text,
+                    words,
+                    language: language.to_string(),
+                    avg_logprob,
+                });
+            }
+        }
+        Ok(segments)
+    }
+}
+
+/// Whisper's reference values for "this segment is not speech".
+const NO_SPEECH_THRESHOLD: f32 = 0.6;
+const LOGPROB_THRESHOLD: f32 = -1.0;
+
+#[derive(Debug, Clone)]
+struct Token {
+    bytes: Vec<u8>,
+    p: f32,
+    t0: f64,
+    t1: f64,
+}
+
+/// Whisper's byte-level tokens start a new word with a leading space; a multi-byte character (an accent)
+/// may be split across tokens, so bytes are gathered per word before decoding.
+/// Token times are in the joined speech; `to_original` maps a word's span back to the channel's time.
+fn words_from_tokens(
+    tokens: &[Token],
+    to_original: &dyn Fn(f64, f64) -> (f64, f64),
+    duration: f64,
+) -> Vec<Word> {
+    struct Acc {
+        bytes: Vec<u8>,
+        p_sum: f32,
+        n: usize,
+        start: f64,
+        end: f64,
+    }
+    let mut words: Vec<Word> = Vec::new();
+    let mut acc: Option<Acc> = None;
+    let flush = |acc: Option<Acc>, words: &mut Vec<Word>| {
+        let Some(a) = acc else { return };
+        let text = String::from_utf8_lossy(&a.bytes).trim().to_string();
+        if text.is_empty() {
+            return;
+        }
+        // Token times are estimates; keep words ordered and inside the audio whatever they say.
+        let (start, end) = to_original(a.start, a.end);
+        let floor = words.last().map_or(0.0, |w| w.start);
+        let start = start.clamp(floor, duration);
+        let end = end.clamp(start, duration);
+        words.push(Word {
+            text,
+            start,
+            end,
+            p: a.p_sum / a.n as f32,
+        });
+    };
+    for t in tokens {
+        let starts_word = t.bytes.first() == Some(&b' ');
+        let is_punctuation = !t.bytes.is_empty()
+            && t.bytes
+                .iter()
+                .all(|b| b.is_ascii_punctuation() || *b == b' ');
+        match acc.as_mut() {
+            Some(a) if !starts_word => {
+                a.bytes.extend_from_slice(&t.bytes);
+                if !is_punctuation {
+                    a.p_sum += t.p;
+                    a.n += 1;
+                    a.end = a.end.max(t.t1);
+                }
+            }
+            _ => {
+                flush(acc.take(), &mut words);
+                acc = Some(Acc {
+                    bytes: t.bytes.clone(),
+                    p_sum: t.p,
+                    n: 1,
+                    start: t.t0,
+                    end: t.t1.max(t.t0),
+                });
+            }
+        }
+    }
+    flush(acc, &mut words);
+    words
+}
+
+/// An n-gram said four or more times in a row is a decoding loop, not a customer: keep one.
+/// ("sí, sí, sí" — three — stays.)
+fn collapse_repeats(mut words: Vec<Word>) -> Vec<Word> {
+    const MIN_REPEATS: usize = 4;
+    let key = |w: &Word| normalize(&w.text, None);
+    let mut n = 1;
+    while n <= 8 {
+        let mut i = 0;
+        let mut changed = false;
+        while i + n * MIN_REPEATS <= words.len() {
+            let gram: Vec<String> = words[i..i + n].iter().map(key).collect();
+            let mut reps = 1;
+            while i + (reps + 1) * n <= words.len()
+                && words[i + reps * n..i + (reps + 1) * n]
+                    .iter()
+                    .map(key)
+                    .eq(gram.iter().cloned())
+            {
+                reps += 1;
+            }
+            if reps >= MIN_REPEATS {
+                words.drain(i + n..i + reps * n);
+                changed = true;
+            }
+            i += 1;
+        }
+        if !changed {
+            n += 1;
+        }
+    }
+    words
+}
+
+/// A silence this long between two words ends an utterance.
+const PAUSE_SPLIT_S: f64 = 1.0;
+
+/// Whisper decodes the speech regions joined end to end, so one of its segments can run across the
+/// other party's turns (a whole side of a call came out as one "utterance" on the demo night). Cut
+/// where the channel's own time shows a pause: an utterance is speech without one.
+fn split_at_pauses(words: Vec<Word>) -> Vec<Vec<Word>> {
+    let mut out: Vec<Vec<Word>> = Vec::new();
+    for w in words {
+        match out.last_mut() {
+            Some(current)
+                if current
+                    .last()
+                    .is_some_and(|prev| w.start - prev.end < PAUSE_SPLIT_S) =>
+            {
+                current.push(w)
+            }
+            _ => out.push(vec![w]),
+        }
+    }
+    out
+}
+
+fn join_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The longest chunk Whisper decodes in one pass: its window is 30 s.
+const MAX_CHUNK_S: f64 = 29.0;
+
+/// Silence put between two speech regions of a chunk. Whisper ends its segments and places its
+/// timestamp tokens at pauses; without one between regions, a sentence ran on across the join and
+/// its words were timed in the wrong region (a step said at 0–2 s was quoted with words at 19 and
+/// 25 s, interleaved with the customer's).
+const JOIN_SILENCE_S: f64 = 0.3;
+
+/// Some of a channel's speech regions, joined into what Whisper decodes in one pass, with the map
+/// back to the channel's own time. Chunks never cross a region: each region is whole in one chunk.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub samples: Vec<f32>,
+    /// (start in `samples`, start in the channel, length), in order.
+    pieces: Vec<(usize, usize, usize)>,
+}
+
+impl Chunk {
+    /// The given regions of `samples`, joined.
+    pub fn of(samples: &[f32], regions: &[SpeechRegion]) -> Chunk {
+        let gap = (JOIN_SILENCE_S * SAMPLE_RATE as f64) as usize;
+        let mut joined = Vec::new();
+        let mut pieces = Vec::new();
+        for r in regions {
+            let (start, end) = (r.start.min(samples.len()), r.end.min(samples.len()));
+            if end > start {
+                if !joined.is_empty() {
+                    joined.resize(joined.len() + gap, 0.0);
+                }
+                pieces.push((joined.len(), start, end - start));
+                joined.extend_from_slice(&samples[start..end]);
+            }
+        }
+        Chunk {
+            samples: joined,
+            pieces,
+        }
+    }
+
+    /// The regions it holds, in the channel's samples.
+    pub fn regions(&self) -> Vec<SpeechRegion> {
+        self.pieces
+            .iter()
+            .map(|&(_, start, len)| SpeechRegion {
+                start,
+                end: start + len,
+            })
+            .collect()
+    }
+
+    /// Seconds of speech (the joins' silence left out).
+    pub fn speech_s(&self) -> f64 {
+        self.pieces.iter().map(|p| p.2).sum::<usize>() as f64 / SAMPLE_RATE as f64
+    }
+
+    pub fn start_s(&self) -> f64 {
+        self.pieces
+            .first()
+            .map_or(0.0, |p| p.1 as f64 / SAMPLE_RATE as f64)
+    }
+
+    pub fn end_s(&self) -> f64 {
+        self.pieces
+            .last()
+            .map_or(0.0, |p| (p.1 + p.2) as f64 / SAMPLE_RATE as f64)
+    }
+
+    /// Maps a word's span in the chunk back to the channel. Whisper's token times bleed across the
+    /// joins, so the word belongs to the piece nearest its midpoint and is kept inside that piece:
+    /// no word is ever timed where its channel had no speech.
+    fn span_to_original(&self, start: f64, end: f64) -> (f64, f64) {
+        let sr = SAMPLE_RATE as f64;
+        let at = |seconds: f64| (seconds.max(0.0) * sr) as usize;
+        let mid = at((start + end.max(start)) / 2.0);
+        let distance = |&(joined_start, _, len): &(usize, usize, usize)| {
+            if mid < joined_start {
+                joined_start - mid
+            } else {
+                mid.saturating_sub(joined_start + len)
+            }
+        };
+        let Some(&(joined_start, original_start, len)) =
+            self.pieces.iter().min_by_key(|p| distance(p))
+        else {
+            return (start, end);
+        };
+        let map = |t: usize| (original_start + t.saturating_sub(joined_start).min(len)) as f64 / sr;
+        (map(at(start)), map(at(end.max(start))))
+    }
+}
+
+/// Cuts a long speech region into pieces of a few seconds at its quietest moments (between words,
+/// mostly), so that the language of each piece can be judged on its own: a speaker may switch
+/// language mid-turn without a pause long enough to end a region.
+pub fn split_at_quiet(samples: &[f32], region: SpeechRegion) -> Vec<SpeechRegion> {
+    const MIN_S: f64 = 2.5;
+    const MAX_S: f64 = 6.0;
+    let sr = SAMPLE_RATE as f64;
+    let frame = (0.02 * sr) as usize;
+    let (min, max) = ((MIN_S * sr) as usize, (MAX_S * sr) as usize);
+    let end = region.end.min(samples.len());
+    let mut pieces = Vec::new();
+    let mut start = region.start.min(end);
+    while end - start > max + min {
+        // The quietest 20 ms frame between MIN_S and MAX_S from the piece's start.
+        let energy = |at: usize| samples[at..at + frame].iter().map(|x| x * x).sum::<f32>();
+        let cut = (start + min..start + max)
+            .step_by(frame)
+            .min_by(|&a, &b| energy(a).total_cmp(&energy(b)))
+            .map_or(start + max, |at| at + frame / 2);
+        pieces.push(SpeechRegion { start, end: cut });
+        start = cut;
+    }
+    if end > start {
+        pieces.push(SpeechRegion { start, end });
+    }
+    pieces
+}
+
+/// Packs a channel's speech regions, in order, into chunks of at most [`MAX_CHUNK_S`] (joins
+/// included), so that each is one Whisper window and a region is never cut; a region longer than
+/// a window is a chunk of its own (Whisper moves through it by its own timestamps).
+pub fn chunk_speech(samples: &[f32], regions: &[SpeechRegion]) -> Vec<Chunk> {
+    let sr = SAMPLE_RATE as f64;
+    let max = (MAX_CHUNK_S * sr) as usize;
+    let gap = (JOIN_SILENCE_S * sr) as usize;
+    let mut groups: Vec<Vec<SpeechRegion>> = Vec::new();
+    let mut len = 0usize;
+    for r in regions
+        .iter()
+        .filter(|r| r.start < samples.len() && !r.is_empty())
+    {
+        let r_len = r.end.min(samples.len()) - r.start;
+        match groups.last_mut() {
+            Some(group) if len + gap + r_len <= max => {
+                group.push(*r);
+                len += gap + r_len;
+            }
+            _ => {
+                groups.push(vec![*r]);
+                len = r_len;
+            }
+        }
+    }
+    groups.iter().map(|g| Chunk::of(samples, g)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(text: &str, p: f32, t0: f64, t1: f64) -> Token {
+        Token {
+            bytes: text.as_bytes().to_vec(),
+            p,
+            t0,
+            t1,
+        }
+    }
+
+    fn texts(words: &[Word]) -> Vec<&str> {
+        words.iter().map(|w| w.text.as_str()).collect()
+    }
+
+    #[test]
+    fn tokens_merge_into_words_with_punctuation_attached() {
+        let tokens = [
+            tok(" Buen", 0.9, 0.0, 0.2),
+            tok("os", 0.7, 0.2, 0.4),
+            tok(" días", 0.8, 0.5, 0.8),
+            tok(",", 0.99, 0.8, 0.8),
+            tok(" soy", 0.6, 1.0, 1.2),
+        ];
+        let words = words_from_tokens(&tokens, &|s, e| (s, e), 10.0);
+        assert_eq!(texts(&words), ["Buenos", "días,", "soy"]);
+        assert!((words[0].p - 0.8).abs() < 1e-6, "mean of token p");
+        assert_eq!((words[0].start, words[0].end), (0.0, 0.4));
+        // The comma's certainty says nothing about the word.
+        assert!((words[1].p - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn accents_split_across_tokens_are_rejoined() {
+        let a = "á".as_bytes();
+        let tokens = [
+            Token {
+                bytes: [b" est".as_slice(), &a[..1]].concat(),
+                p: 0.9,
+                t0: 0.0,
+                t1: 0.3,
+            },
+            Token {
+                bytes: a[1..].to_vec(),
+                p: 0.9,
+                t0: 0.3,
+                t1: 0.4,
+            },
+        ];
+        assert_eq!(
+            texts(&words_from_tokens(&tokens, &|s, e| (s, e), 5.0)),
+            ["está"]
+        );
+    }
+
+    #[test]
+    fn word_times_are_monotonic_and_inside_the_audio() {
+        let tokens = [
+            tok(" uno", 0.9, 1.0, 1.5),
+            tok(" dos", 0.9, 0.7, 0.9),  // estimate out of order
+            tok(" tres", 0.9, 2.8, 3.4), // past the end
+        ];
+        let words = words_from_tokens(&tokens, &|s, e| (s, e), 3.0);
+        for pair in words.windows(2) {
+            assert!(pair[0].start <= pair[1].start);
+        }
+        for w in &words {
+            assert!(0.0 <= w.start && w.start <= w.end && w.end <= 3.0, "{w:?}");
+        }
+    }
+
+    fn words(text: &str) -> Vec<Word> {
+        text.split(' ')
+            .enumerate()
+            .map(|(i, t)| Word {
+                text: t.into(),
+                start: i as f64,
+                end: i as f64 + 0.5,
+                p: 0.9,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decoding_loops_collapse_but_emphasis_stays() {
+        let looped = collapse_repeats(words("gracias gracias gracias gracias gracias adiós"));
+        assert_eq!(texts(&looped), ["gracias", "adiós"]);
+        let phrase = collapse_repeats(words("thank you. thank you. thank you. thank you. bye"));
+        assert_eq!(texts(&phrase), ["thank", "you.", "bye"]);
+        let emphasis = collapse_repeats(words("sí, sí, sí, claro"));
+        assert_eq!(texts(&emphasis), ["sí,", "sí,", "sí,", "claro"]);
+    }
+
+    fn region(start_s: f64, end_s: f64) -> SpeechRegion {
+        let sr = SAMPLE_RATE as f64;
+        SpeechRegion {
+            start: (start_s * sr) as usize,
+            end: (end_s * sr) as usize,
+        }
+    }
+
+    #[test]
+    fn a_chunk_maps_back_to_channel_time_and_never_into_a_pause() {
+        let samples = vec![0.0f32; 10 * SAMPLE_RATE as usize];
+        // Speech at 1–2 s and 5–7 s: in the chunk, 0–1 s, a 0.3 s join, then 1.3–3.3 s.
+        let c = Chunk::of(&samples, &[region(1.0, 2.0), region(5.0, 7.0)]);
+        assert_eq!(c.samples.len(), (3.3 * SAMPLE_RATE as f64) as usize);
+        assert!((c.speech_s() - 3.0).abs() < 1e-9);
+        let close =
+            |(a, b): (f64, f64), (x, y): (f64, f64)| (a - x).abs() < 1e-3 && (b - y).abs() < 1e-3;
+        assert!(close(c.span_to_original(0.2, 0.5), (1.2, 1.5)));
+        assert!(close(c.span_to_original(1.8, 2.8), (5.5, 6.5)));
+        // A start that bled into the piece before is pulled into the word's own piece...
+        assert!(close(c.span_to_original(1.1, 1.7), (5.0, 5.4)));
+        // ...and so is an end that ran into the join.
+        assert!(close(c.span_to_original(0.6, 1.1), (1.6, 2.0)));
+        // A word timed inside the join belongs to the nearer piece.
+        assert!(close(c.span_to_original(1.02, 1.08), (2.0, 2.0)));
+        assert!(close(c.span_to_original(1.22, 1.28), (5.0, 5.0)));
+        // Past the last piece: clamp to its end rather than run into silence.
+        assert!(close(c.span_to_original(3.0, 9.0), (6.7, 7.0)));
+    }
+
+    #[test]
+    fn a_long_region_is_cut_at_its_quiet_moments() {
+        let sr = SAMPLE_RATE as usize;
+        // 20 s of "speech" with a silent 40 ms every 3.5 s.
+        let samples: Vec<f32> = (0..20 * sr)
+            .map(|i| {
+                let t = i % (sr * 7 / 2);
+                if t < sr * 4 / 100 { 0.0 } else { 0.3 }
+            })
+            .collect();
+        let pieces = split_at_quiet(&samples, region(0.0, 20.0));
+        assert_eq!(pieces.first().map(|p| p.start), Some(0));
+        assert_eq!(pieces.last().map(|p| p.end), Some(20 * sr));
+        for pair in pieces.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "no gap, no overlap");
+            // Each cut lands in a silent stretch.
+            let cut = pair[0].end % (sr * 7 / 2);
+            assert!(cut < sr * 4 / 100 + sr / 100, "cut at {}", pair[0].end);
+        }
+        for p in &pieces {
+            assert!(p.len() <= 9 * sr, "{p:?}");
+        }
+        // Short regions stay whole.
+        assert_eq!(
+            split_at_quiet(&samples, region(1.0, 5.0)),
+            [region(1.0, 5.0)]
+        );
+    }
+
+    #[test]
+    fn chunks_are_one_window_long_and_never_cut_a_region() {
+        let samples = vec![0.0f32; 200 * SAMPLE_RATE as usize];
+        let regions: Vec<SpeechRegion> = (0..20)
+            .map(|i| region(i as f64 * 6.0, i as f64 * 6.0 + 4.0))
+            .chain([region(130.0, 170.0), region(171.0, 172.0)])
+            .collect();
+        let chunks = chunk_speech(&samples, &regions);
+        let back: Vec<SpeechRegion> = chunks.iter().flat_map(Chunk::regions).collect();
+        assert_eq!(back, regions, "every region once, whole, in order");
+        for c in &chunks {
+            let len = c.samples.len() as f64 / SAMPLE_RATE as f64;
+            assert!(len <= MAX_CHUNK_S || c.pieces.len() == 1, "{len} s");
+        }
+        // 4 s regions with 0.3 s joins: six to a chunk; the 40 s monologue alone.
+        assert_eq!(chunks[0].regions().len(), 6);
+        assert!(chunks.iter().any(|c| c.regions() == [region(130.0, 170.0)]));
+        assert!(chunk_speech(&samples, &[]).is_empty());
+        // Regions past the end of the audio (a detector's padding) are clipped or dropped.
+        let short = vec![0.0f32; SAMPLE_RATE as usize];
+        let c = chunk_speech(&short, &[region(0.5, 2.0), region(3.0, 4.0)]);
+        assert_eq!(c.len(), 1);
+        assert!((c[0].speech_s() - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_segment_is_cut_where_the_channel_pauses() {
+        let word = |text: &str, start: f64, end: f64| Word {
+            text: text.into(),
+            start,
+            end,
+            p: 0.9,
+        };
+        let words = vec![
+            word("Policy", 0.0, 0.4),
+            word("number?", 0.5, 0.9),
+            word("Calm", 12.0, 12.3),
+            word("down.", 12.4, 12.8),
+            word("Now.", 13.5, 13.8),
+        ];
+        let parts: Vec<String> = split_at_pauses(words)
+            .iter()
+            .map(|w| join_words(w))
+            .collect();
+        assert_eq!(parts, ["Policy number?", "Calm down. Now."]);
+        assert!(split_at_pauses(Vec::new()).is_empty());
+    }
+}

@@ -1,0 +1,15 @@
+//! Speech: from a recording's bytes to a timed, per-speaker transcript.
+//!
+//! Decoding and resampling (`audio`), what the channels are (`layout`), where people speak (`vad`),
+//! who speaks when in a mono mix (`diarize`), what language is spoken (`language`), and Whisper
+//! (`asr`). Models are loaded once by the caller and reused for every call.
+
+// No `unsafe` but the GSM decoder's C binding (audio/gsm.rs), which allows it for itself.
+#![deny(unsafe_code)]
+
+pub mod asr;
+pub mod audio;
+pub mod diarize;
+pub mod language;
+pub mod layout;
+pub mod vad;

@@ -1,0 +1,227 @@
+//! Every flag more than one subcommand takes, defined once with its doc. A subcommand flattens the
+//! groups it needs (`#[command(flatten)]`) and defines beside its usage text only the flags no other
+//! subcommand has, so a flag cannot mean, default or parse one way in `guion call` and another in
+//! `guion batch`.
+//!
+//! Settings with a fixed set of values parse through `guion_core::names::Named`, the same names a
+//! manifest cell is read with.
+
+use anyhow::{Context, Result};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use guion_core::call::{ChannelLayout, LanguageChoice};
+use guion_core::names::Named;
+use guion_core::redact::Redactor;
+use guion_core::transcript::Format;
+use guion_core::transcript::read::InputFormat;
+use guion_meaning::{ClassifierOptions, EncoderOptions};
+use guion_night::report::csv::CsvLocale;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// A clap parser for a [`Named`] setting: its names are the possible values `--help` lists.
+fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::ALL.iter().map(|v| v.name()))
+        .map(|name| T::from_name(&name).expect("clap only passes listed names"))
+}
+
+/// `--language`, checked as it is parsed and kept as written: `auto` means the script's languages
+/// for `guion call` and `guion batch`, es and en for `guion transcribe`.
+fn language(s: &str) -> Result<String, String> {
+    LanguageChoice::parse_or_auto(s, &[])?;
+    Ok(s.trim().to_ascii_lowercase())
+}
+
+/// The brand's script.
+#[derive(clap::Args, Clone)]
+pub struct ScriptFlag {
+    /// The brand's script (TOML); see `guion script check`.
+    #[arg(long, short, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+}
+
+impl ScriptFlag {
+    /// The script, or the error that asks for it (`or` says what else would do).
+    pub fn required(&self, or: &str) -> Result<&Path> {
+        self.script
+            .as_deref()
+            .with_context(|| format!("--script FILE is needed{or}"))
+    }
+}
+
+/// Whisper: which model, and how wide it searches.
+#[derive(clap::Args, Clone)]
+pub struct WhisperFlags {
+    /// Whisper model: a name from `guion models` or the path of a whisper.cpp ggml file.
+    #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
+    pub model: String,
+
+    /// Whisper's beam width; 1 decodes greedily (faster, and sometimes drops a call's last phrase).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub beam: u16,
+}
+
+/// Threads for the models of a single process.
+#[derive(clap::Args, Clone)]
+pub struct ThreadsFlag {
+    /// Threads for the models (Whisper, the encoder). Default: every core; `guion train` uses 1
+    /// so that a head trains to the same bytes on every machine.
+    #[arg(long, short)]
+    pub threads: Option<usize>,
+}
+
+impl ThreadsFlag {
+    pub fn or_every_core(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+    }
+}
+
+/// What a recording holds: its languages and which channel is the agent's.
+#[derive(clap::Args, Clone)]
+pub struct HearingFlags {
+    /// The languages allowed: es, en, a list such as es,en,pt, or auto (the script's languages;
+    /// es,en without a script). With several, each stretch of speech is decoded in its own; speech
+    /// clearly in another language is not transcribed and the call is not scored.
+    #[arg(long, short, default_value = "auto", value_parser = language)]
+    pub language: String,
+
+    /// Which channel is the agent's: agent-left, agent-right or mono. Default: decided from the
+    /// signal (one signal on both channels is mono) and, with a script, from which side says the
+    /// agent's steps; without a script, agent-left.
+    #[arg(long, value_parser = named::<ChannelLayout>())]
+    pub channels: Option<ChannelLayout>,
+}
+
+impl HearingFlags {
+    pub fn language_choice(&self, auto: &[String]) -> Result<LanguageChoice> {
+        LanguageChoice::parse_or_auto(&self.language, auto).map_err(anyhow::Error::msg)
+    }
+}
+
+/// Output formats of `guion transcribe`.
+#[derive(clap::Args, Clone)]
+pub struct TranscriptFormats {
+    /// json, vtt, srt or txt; several separated by commas (json,vtt) with --out.
+    #[arg(long, short, value_delimiter = ',', default_value = "json", value_parser = named::<Format>())]
+    pub format: Vec<Format>,
+}
+
+/// How an existing transcript is read.
+#[derive(clap::Args, Clone)]
+pub struct InputFormatFlag {
+    /// For transcripts: json, vtt, srt, txt or csv, when the extension does not say.
+    #[arg(long, value_parser = named::<InputFormat>())]
+    pub format: Option<InputFormat>,
+}
+
+/// Whether PII is kept in what is shown, stored and written.
+#[derive(clap::Args, Clone)]
+pub struct RedactFlag {
+    /// Keep PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) in what is shown, stored
+    /// and written, for audits that may see it. Default: each is replaced by [CARD], [DNI], [PHONE],
+    /// [EMAIL], also in failure reasons.
+    #[arg(long = "no-redact", action = clap::ArgAction::SetFalse)]
+    pub redact: bool,
+}
+
+impl RedactFlag {
+    /// A message (a failure reason, which may quote a transcript's line) as it may be shown.
+    pub fn text<'a>(&self, message: &'a str) -> Cow<'a, str> {
+        if self.redact {
+            Cow::Owned(Redactor::new().redact(message).into_owned())
+        } else {
+            Cow::Borrowed(message)
+        }
+    }
+
+    /// An error, with every cause, as it may be shown.
+    pub fn error(&self, e: anyhow::Error) -> anyhow::Error {
+        if !self.redact {
+            return e;
+        }
+        let message = crate::describe(&e);
+        match self.text(&message) {
+            Cow::Borrowed(_) => e,
+            Cow::Owned(redacted) => anyhow::Error::msg(redacted),
+        }
+    }
+}
+
+/// What judges meaning.
+#[derive(clap::Args, Clone)]
+pub struct MeaningFlags {
+    /// Words only: no tone, values or steps by meaning (no encoder needed).
+    #[arg(long)]
+    pub no_meaning: bool,
+
+    /// A tone head from `guion train` (default: the one scripts/setup trained).
+    #[arg(long, value_name = "FILE")]
+    pub tone_head: Option<PathBuf>,
+
+    /// A brand's value head from `guion train --kind value` (default: the script's value examples).
+    #[arg(long, value_name = "FILE")]
+    pub value_head: Option<PathBuf>,
+
+    /// Do not give Whisper the script's brand names and key words (its initial prompt), per language.
+    #[arg(long)]
+    pub no_script_prompt: bool,
+}
+
+impl MeaningFlags {
+    pub fn classifier(&self) -> ClassifierOptions {
+        ClassifierOptions {
+            encoder: EncoderOptions::default(),
+            tone_head: self.tone_head.clone(),
+            value_head: self.value_head.clone(),
+        }
+    }
+}
+
+/// The night a store's calls belong to.
+#[derive(clap::Args, Clone)]
+pub struct NightFlag {
+    /// The night's label in the store (YYYY-MM-DD by convention). `guion batch`: the night being
+    /// scored, default today (UTC); `guion report`: the night to report, default the latest.
+    #[arg(long, short)]
+    pub night: Option<String>,
+}
+
+/// Where a command's files go, when it writes a directory of them.
+#[derive(clap::Args, Clone)]
+pub struct OutDirFlag {
+    /// Write into this directory (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Where a command's one file goes.
+#[derive(clap::Args, Clone)]
+pub struct OutFileFlag {
+    /// Write to this file (its default is in the command's usage).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// How the result CSV files are written.
+#[derive(clap::Args, Clone)]
+pub struct CsvLocaleFlag {
+    /// en: `,` and a decimal point; es: `;`, decimal comma and a UTF-8 BOM, for Spanish Excel.
+    #[arg(long, default_value = "en", value_parser = named::<CsvLocale>())]
+    pub csv_locale: CsvLocale,
+}
+
+/// Machine-readable output.
+#[derive(clap::Args, Clone)]
+pub struct JsonFlag {
+    /// Print JSON instead of the terminal view.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Progress on standard error.
+#[derive(clap::Args, Clone)]
+pub struct QuietFlag {
+    /// No progress on standard error; only errors and the final summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
