@@ -117,9 +117,8 @@ fn record(s: &Spec) -> CallRecord {
 
 fn meta(s: &Spec) -> CallMeta {
     CallMeta {
-        night: s.night.into(),
         call_id: s.call_id.into(),
-        path: format!("{}.txt", s.call_id),
+        path: format!("{}.txt", s.call_id).into(),
         agent_id: s.agent.into(),
         vendor: s.vendor.into(),
         site: s.site.into(),
@@ -131,6 +130,7 @@ fn meta(s: &Spec) -> CallMeta {
 
 fn scored(s: &Spec) -> StoredCall {
     StoredCall {
+        night: s.night.into(),
         meta: meta(s),
         outcome: Outcome::Scored {
             record: Box::new(record(s)),
@@ -141,6 +141,7 @@ fn scored(s: &Spec) -> StoredCall {
 
 fn failed(s: &Spec, reason: &str) -> StoredCall {
     StoredCall {
+        night: s.night.into(),
         meta: meta(s),
         outcome: Outcome::Failed {
             reason: reason.into(),
@@ -369,7 +370,9 @@ fn guion_report_writes_the_page_from_a_store() {
             .enumerate()
         {
             let key = format!("k{i}");
-            store.put(&c.meta, &key, &key, "test", &c.outcome).unwrap();
+            store
+                .put(&c.night, &c.meta, &key, &key, "test", &c.outcome)
+                .unwrap();
         }
     }
     let out = Command::new(env!("CARGO_BIN_EXE_guion"))

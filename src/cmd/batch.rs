@@ -3,9 +3,10 @@
 use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
+use guion_core::call::Outcome;
 use guion_core::script::Script;
 use guion_night::batch::manifest::{self, CallRow};
-use guion_night::batch::{self, BatchOptions, CallOutcome, NightSummary, Progress};
+use guion_night::batch::{self, BatchOptions, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
 use guion_night::report::csv as csv_out;
 use guion_night::store::Store;
@@ -264,19 +265,25 @@ impl Display {
         } else {
             0.0
         };
-        let what = match &p.outcome {
-            CallOutcome::Scored { adherence } => format!(
-                "scored, adherence {}",
-                adherence.map_or("n/a".into(), |a| format!("{:.0}%", a * 100.0))
-            ),
-            CallOutcome::WrongLanguage { found } => {
-                format!(
-                    "NOT SCORED: the speech is in '{found}', a language the script does not cover"
-                )
-            }
-            CallOutcome::Reused => "already in the store".into(),
-            CallOutcome::Failed { reason } => format!("FAILED: {reason}"),
+        let what = match p.outcome {
+            None => "already in the store".into(),
+            Some(Outcome::Failed { reason }) => format!("FAILED: {reason}"),
+            Some(Outcome::Scored { record, .. }) => match &record.wrong_language {
+                Some(w) => format!(
+                    "NOT SCORED: the speech is in '{}', a language the script does not cover",
+                    w.found
+                ),
+                None => format!(
+                    "scored, adherence {}",
+                    record
+                        .adherence
+                        .map_or("n/a".into(), |a| format!("{:.0}%", a * 100.0))
+                ),
+            },
         };
+        let notable = p
+            .outcome
+            .is_some_and(|o| matches!(o, Outcome::Failed { .. }) || o.wrong_language().is_some());
         match &self.bar {
             Some(bar) => {
                 bar.set_message(format!(
@@ -284,18 +291,12 @@ impl Display {
                     audio_s / 3600.0
                 ));
                 bar.inc(1);
-                if matches!(
-                    p.outcome,
-                    CallOutcome::Failed { .. } | CallOutcome::WrongLanguage { .. }
-                ) {
+                if notable {
                     bar.println(format!("{}: {what}", p.call_id));
                 }
             }
             None if self.quiet => {
-                if matches!(
-                    p.outcome,
-                    CallOutcome::Failed { .. } | CallOutcome::WrongLanguage { .. }
-                ) {
+                if notable {
                     eprintln!("batch: {}: {what}", p.call_id);
                 }
             }

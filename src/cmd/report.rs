@@ -57,11 +57,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (None, Some(latest)) => latest.clone(),
     };
     let all = store.calls(None)?;
-    let tonight: Vec<_> = all
-        .iter()
-        .filter(|c| c.meta.night == night)
-        .cloned()
-        .collect();
+    let tonight: Vec<_> = all.iter().filter(|c| c.night == night).cloned().collect();
     let scripts: BTreeSet<String> = tonight
         .iter()
         .filter_map(|c| match &c.outcome {

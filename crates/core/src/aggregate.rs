@@ -112,7 +112,7 @@ fn adherence(c: &StoredCall) -> Option<f64> {
 
 /// Whether a stored call is in a language outside the script's: stored, but not scored.
 pub fn is_wrong_language(c: &StoredCall) -> bool {
-    matches!(&c.outcome, Outcome::Scored { record, .. } if !record.is_scored())
+    c.outcome.wrong_language().is_some()
 }
 
 fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -202,7 +202,7 @@ pub fn trend(calls: &[StoredCall]) -> Vec<(String, String, Option<Estimate>)> {
     let mut groups: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     for c in calls {
         let entry = groups
-            .entry((c.meta.night.clone(), c.meta.vendor.clone()))
+            .entry((c.night.clone(), c.meta.vendor.clone()))
             .or_default();
         if let Some(a) = adherence(c) {
             entry.push(a);

@@ -2,6 +2,8 @@
 //! (agent, vendor, site, in-house or outsourced) and the outcome the store keeps.
 
 use crate::record::{CallRecord, StageTimes};
+use crate::transcript::WrongLanguage;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 #[derive(
@@ -97,12 +99,13 @@ impl FromStr for LanguageChoice {
     }
 }
 
-/// What the manifest says of a call, as stored with its night.
+/// What the night's list says of a call: who took it, for which vendor and site, and where it is.
+/// The manifest reader makes it, the store keeps it, every rollup groups by it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallMeta {
-    pub night: String,
     pub call_id: String,
-    pub path: String,
+    /// The recording or transcript (as the manifest named it, resolved from the manifest's folder).
+    pub path: PathBuf,
     pub agent_id: String,
     pub vendor: String,
     pub site: String,
@@ -111,9 +114,11 @@ pub struct CallMeta {
     pub started_at: Option<String>,
 }
 
-/// How a call came out.
+/// How a call came out: what the store keeps and the batch's progress reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// Analysed: scored, or found to be in a language outside the allowed ones (then not scored;
+    /// see [`CallRecord::is_scored`]).
     Scored {
         record: Box<CallRecord>,
         times: StageTimes,
@@ -123,9 +128,29 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The language heard, when the call was analysed and found outside the allowed ones.
+    pub fn wrong_language(&self) -> Option<&WrongLanguage> {
+        match self {
+            Outcome::Scored { record, .. } => record.wrong_language.as_ref(),
+            Outcome::Failed { .. } => None,
+        }
+    }
+
+    /// The call's record, when it was scored.
+    pub fn scored(&self) -> Option<&CallRecord> {
+        match self {
+            Outcome::Scored { record, .. } if record.is_scored() => Some(record),
+            _ => None,
+        }
+    }
+}
+
 /// A call of some night, with its result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredCall {
+    /// The night's label (YYYY-MM-DD by convention).
+    pub night: String,
     pub meta: CallMeta,
     pub outcome: Outcome,
 }

@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod align;
 pub mod call;
 pub mod hash;
+pub mod key;
 pub mod meaning;
 pub mod names;
 pub mod normalize;

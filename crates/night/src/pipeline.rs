@@ -4,6 +4,7 @@
 
 use guion_core::align::{AlignOptions, Aligner};
 use guion_core::call::{ChannelLayout, LanguageChoice};
+use guion_core::key::{self, Determinants};
 use guion_core::normalize::{self, Lang};
 use guion_core::record::StageTimes;
 use guion_core::record::{AgentChannel, CallRecord};
@@ -675,11 +676,6 @@ mod tests {
     }
 }
 
-/// Part of every stored result's key: raise it when a change to guion makes the same input and the
-/// same models give a different record, so that stored nights are analysed again rather than reused.
-/// 2: Whisper segments are cut at pauses. 3: channel layout, language per stretch, chunked decoding.
-pub const ANALYSIS_VERSION: u32 = 3;
-
 /// How a worker analyses calls.
 #[derive(Debug, Clone)]
 pub struct AnalyserOptions {
@@ -761,32 +757,31 @@ impl Analyser {
         })
     }
 
-    /// The identity of everything that shapes a record of `input`: a stored result made with the
-    /// same ids can be reused as it is.
-    pub fn ids(&self, is_recording: bool) -> String {
-        let mut ids = vec![
-            format!("analysis={ANALYSIS_VERSION}"),
-            format!("script={}@{}", self.script.id, self.script.version),
-        ];
-        if is_recording {
-            ids.push(format!(
-                "asr={} beam={} prompt={} speech={}",
-                self.options.asr_model,
-                self.options.asr.beam_size,
-                self.options.script_prompt,
-                self.speech_detector
-            ));
+    /// What decides this worker's record of a call (the store's key, with the call's content).
+    pub fn determinants(
+        &self,
+        is_recording: bool,
+        channels: Option<ChannelLayout>,
+        language: Option<&str>,
+    ) -> Determinants {
+        Determinants {
+            script_id: self.script.id.clone(),
+            script_version: self.script.version.clone(),
+            hearing: is_recording.then(|| key::Hearing {
+                asr_model: self.options.asr_model.clone(),
+                beam: self.options.asr.beam_size,
+                prompt: self.options.script_prompt,
+                speech: self.speech_detector.to_string(),
+            }),
+            meaning: self.meaning.as_ref().map(|(c, prepared)| key::Meaning {
+                encoder: c.encoder_id(),
+                tone_head: c.tone_head_id().to_string(),
+                values: prepared.values_id().to_string(),
+            }),
+            redact: self.options.redact,
+            channels,
+            language: language.map(String::from),
         }
-        if let Some((c, prepared)) = &self.meaning {
-            ids.push(format!(
-                "encoder={} tone={} values={}",
-                c.encoder_id(),
-                c.tone_head_id(),
-                prepared.values_id()
-            ));
-        }
-        ids.push(format!("redact={}", self.options.redact));
-        ids.join(" ")
     }
 
     pub fn analyse(&mut self, input: &CallInput) -> Result<(CallRecord, StageTimes), CallError> {

@@ -108,8 +108,8 @@ impl Store {
     }
 
     /// Links a call of a night to a result already stored.
-    pub fn link(&self, meta: &CallMeta, key: &str) -> Result<(), StoreError> {
-        insert_call(&self.conn, meta, key)
+    pub fn link(&self, night: &str, meta: &CallMeta, key: &str) -> Result<(), StoreError> {
+        insert_call(&self.conn, night, meta, key)
             .map(|_| ())
             .map_err(self.sql())
     }
@@ -117,6 +117,7 @@ impl Store {
     /// Stores a call's result and links it, in one transaction.
     pub fn put(
         &mut self,
+        night: &str,
         meta: &CallMeta,
         key: &str,
         content_sha256: &str,
@@ -144,7 +145,7 @@ impl Store {
             params![key, content_sha256, ids, status, reason, record, times],
         )
         .map_err(sql)?;
-        insert_call(&tx, meta, key).map_err(sql)?;
+        insert_call(&tx, night, meta, key).map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
@@ -173,10 +174,10 @@ impl Store {
         let rows = stmt
             .query_map([night], |r| {
                 Ok((
+                    r.get::<_, String>(0)?,
                     CallMeta {
-                        night: r.get(0)?,
                         call_id: r.get(1)?,
-                        path: r.get(2)?,
+                        path: PathBuf::from(r.get::<_, String>(2)?),
                         agent_id: r.get(3)?,
                         vendor: r.get(4)?,
                         site: r.get(5)?,
@@ -194,12 +195,12 @@ impl Store {
             .map_err(self.sql())?;
         let mut out = Vec::new();
         for row in rows {
-            let (meta, status, reason, record, times) = row.map_err(self.sql())?;
+            let (night, meta, status, reason, record, times) = row.map_err(self.sql())?;
             let outcome = if status == "ok" {
                 let record: CallRecord = serde_json::from_str(record.as_deref().unwrap_or(""))
                     .map_err(|e| StoreError::Corrupt {
                         path: self.path.clone(),
-                        reason: format!("call {} of {}: {e}", meta.call_id, meta.night),
+                        reason: format!("call {} of {night}: {e}", meta.call_id),
                     })?;
                 let times = times
                     .and_then(|t| serde_json::from_str(&t).ok())
@@ -213,7 +214,11 @@ impl Store {
                     reason: reason.unwrap_or_default(),
                 }
             };
-            out.push(StoredCall { meta, outcome });
+            out.push(StoredCall {
+                night,
+                meta,
+                outcome,
+            });
         }
         Ok(out)
     }
@@ -246,16 +251,21 @@ impl Store {
     }
 }
 
-fn insert_call(conn: &Connection, meta: &CallMeta, key: &str) -> rusqlite::Result<usize> {
+fn insert_call(
+    conn: &Connection,
+    night: &str,
+    meta: &CallMeta,
+    key: &str,
+) -> rusqlite::Result<usize> {
     conn.execute(
         "INSERT OR REPLACE INTO calls
              (night, call_id, key, path, agent_id, vendor, site, sourcing, language, started_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            meta.night,
+            night,
             meta.call_id,
             key,
-            meta.path,
+            meta.path.display().to_string(),
             meta.agent_id,
             meta.vendor,
             meta.site,

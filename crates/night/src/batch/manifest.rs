@@ -2,7 +2,7 @@
 //! language, started_at, channels`), or a directory of recordings/transcripts with a `metadata.csv`
 //! beside them. Every bad row is reported with its file and line; the good rows still run.
 
-use guion_core::call::{ChannelLayout, LanguageChoice, Sourcing};
+use guion_core::call::{CallMeta, ChannelLayout, LanguageChoice, Sourcing};
 use guion_core::transcript::read;
 use std::collections::HashMap;
 use std::fmt;
@@ -13,14 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct CallRow {
     /// Where it came from: `file:line`.
     pub origin: String,
-    pub call_id: String,
-    pub path: PathBuf,
-    pub agent_id: String,
-    pub vendor: String,
-    pub site: String,
-    pub sourcing: Sourcing,
-    pub language: Option<String>,
-    pub started_at: Option<String>,
+    pub meta: CallMeta,
+    /// How to hear it, when the manifest says (else decided from the signal and the script).
     pub channels: Option<ChannelLayout>,
 }
 
@@ -77,7 +71,7 @@ pub fn read_directory(dir: &Path) -> Result<(Vec<CallRow>, Vec<RowError>), RowEr
     walk(dir, &mut found);
     found.sort();
     let (rows, mut errors) = parse(&text, &file, dir, Some(&found))?;
-    let named: std::collections::HashSet<&PathBuf> = rows.iter().map(|r| &r.path).collect();
+    let named: std::collections::HashSet<&PathBuf> = rows.iter().map(|r| &r.meta.path).collect();
     for f in &found {
         if !named.contains(f) {
             errors.push(RowError {
@@ -236,9 +230,11 @@ pub fn parse(
         });
         let language = get("language").map(|l| l.to_ascii_lowercase());
         if let Some(l) = &language
-            && let Err(reason) = LanguageChoice::parse_or_auto(l, &[])
+            && LanguageChoice::parse_or_auto(l, &[]).is_err()
         {
-            problems.push(format!("`language`: {reason}"));
+            problems.push(format!(
+                "`language` must be a code such as es or en, a list such as es,en, or auto; not `{l}`"
+            ));
         }
         let channels = get("channels").and_then(|c| {
             let parsed = <ChannelLayout as guion_core::names::Named>::from_name(&c);
@@ -273,14 +269,16 @@ pub fn parse(
         seen.insert(call_id.clone(), line);
         rows.push(CallRow {
             origin: format!("{file}:{line}"),
-            call_id,
-            path: path.unwrap_or_default(),
-            agent_id: get("agent_id").unwrap_or_default(),
-            vendor: get("vendor").unwrap_or_default(),
-            site: get("site").unwrap_or_default(),
-            sourcing: sourcing.unwrap_or(Sourcing::Insourced),
-            language,
-            started_at,
+            meta: CallMeta {
+                call_id,
+                path: path.unwrap_or_default(),
+                agent_id: get("agent_id").unwrap_or_default(),
+                vendor: get("vendor").unwrap_or_default(),
+                site: get("site").unwrap_or_default(),
+                sourcing: sourcing.unwrap_or(Sourcing::Insourced),
+                language,
+                started_at,
+            },
             channels,
         });
     }
@@ -320,11 +318,11 @@ mod tests {
              c7,calls/c7.txt,a7,Acme,madrid,in-house,en,2026-11-22 10:00,mono\n"
         );
         let (rows, errors) = parse(&text, "night.csv", Path::new("/data"), None).unwrap();
-        let ids: Vec<&str> = rows.iter().map(|r| r.call_id.as_str()).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.meta.call_id.as_str()).collect();
         assert_eq!(ids, ["c1", "c2", "c7"]);
-        assert_eq!(rows[0].path, PathBuf::from("/data/calls/c1.wav"));
+        assert_eq!(rows[0].meta.path, PathBuf::from("/data/calls/c1.wav"));
         assert_eq!(rows[0].channels, Some(ChannelLayout::AgentLeft));
-        assert_eq!(rows[2].sourcing, Sourcing::Insourced);
+        assert_eq!(rows[2].meta.sourcing, Sourcing::Insourced);
         let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(shown.len(), 4, "{shown:#?}");
         assert_eq!(shown[0], "night.csv:4: `agent_id` is empty");
@@ -360,7 +358,7 @@ mod tests {
             "\u{feff}call_id;path;agent_id;vendor;site;sourcing\nc1;a.wav;a1;V;s;outsourced\n";
         let (rows, errors) = parse(text, "m.csv", Path::new("."), None).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(rows[0].sourcing, Sourcing::Outsourced);
+        assert_eq!(rows[0].meta.sourcing, Sourcing::Outsourced);
     }
 
     #[test]
@@ -369,7 +367,7 @@ mod tests {
         let text = "call_id,agent_id,vendor,site,sourcing\nc1,a,V,s,insourced\nc2,a,V,s,insourced\nc3,a,V,s,insourced\n";
         let (rows, errors) = parse(text, "metadata.csv", Path::new("/d"), Some(&files)).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].path, PathBuf::from("/d/x/c1.wav"));
+        assert_eq!(rows[0].meta.path, PathBuf::from("/d/x/c1.wav"));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("no file named c3"));
     }

@@ -6,9 +6,10 @@
 pub mod manifest;
 
 use crate::pipeline::{Analyser, AnalyserOptions, CallInput};
-use crate::store::{CallMeta, Outcome, Store, StoreError};
-use guion_core::hash::sha256_bytes;
+use crate::store::{Outcome, Store, StoreError};
+use guion_core::key::{result_key, unreadable_key};
 use guion_core::record::StageTimes;
+use guion_core::redact::Redactor;
 use guion_core::script::Script;
 use guion_models::sha256_file;
 use manifest::CallRow;
@@ -30,24 +31,9 @@ pub struct BatchOptions {
 #[derive(Debug, Clone)]
 pub struct Progress<'a> {
     pub call_id: &'a str,
-    pub outcome: CallOutcome,
+    /// How it came out in this run; `None` when its result was already in the store.
+    pub outcome: Option<&'a Outcome>,
     pub audio_s: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallOutcome {
-    Scored {
-        adherence: Option<f64>,
-    },
-    /// Stored, but not scored: the speech is in a language outside the allowed ones.
-    WrongLanguage {
-        found: String,
-    },
-    /// Found in the store from an earlier run.
-    Reused,
-    Failed {
-        reason: String,
-    },
 }
 
 /// The night in numbers.
@@ -110,11 +96,12 @@ pub fn run(
                 match Analyser::new(script, options.analyser.clone()) {
                     Ok(a) => *guard = Some(a),
                     Err(e) => {
-                        let reason = format!("worker could not load its models: {e}");
+                        let reason =
+                            redacted(format!("worker could not load its models: {e}"), options);
                         record_failure(row, &reason, options, store, &first_error);
                         on_call(Progress {
-                            call_id: &row.call_id,
-                            outcome: CallOutcome::Failed { reason },
+                            call_id: &row.meta.call_id,
+                            outcome: Some(&Outcome::Failed { reason }),
                             audio_s: 0.0,
                         });
                         return;
@@ -124,16 +111,16 @@ pub fn run(
             let analyser = guard.as_mut().expect("set just above");
             let (outcome, audio_s, times, write_s) =
                 one_call(analyser, row, options, store, &first_error);
-            if analyser_poisoned(&outcome) {
+            if outcome.as_ref().is_some_and(analyser_poisoned) {
                 *guard = None;
             }
             drop(guard);
             {
                 let mut s = summary.lock().unwrap_or_else(|e| e.into_inner());
                 match &outcome {
-                    CallOutcome::Scored { .. } | CallOutcome::WrongLanguage { .. } => s.scored += 1,
-                    CallOutcome::Reused => s.reused += 1,
-                    CallOutcome::Failed { .. } => s.failed += 1,
+                    Some(Outcome::Scored { .. }) => s.scored += 1,
+                    None => s.reused += 1,
+                    Some(Outcome::Failed { .. }) => s.failed += 1,
                 }
                 s.audio_s += audio_s;
                 s.stages.decode_s += times.decode_s;
@@ -143,8 +130,8 @@ pub fn run(
                 s.write_s += write_s;
             }
             on_call(Progress {
-                call_id: &row.call_id,
-                outcome,
+                call_id: &row.meta.call_id,
+                outcome: outcome.as_ref(),
                 audio_s,
             });
         });
@@ -160,21 +147,16 @@ pub fn run(
 const PANIC_PREFIX: &str = "internal error while analysing: ";
 
 /// After a panic inside the models, the worker's state is not trusted: it reloads them.
-fn analyser_poisoned(outcome: &CallOutcome) -> bool {
-    matches!(outcome, CallOutcome::Failed { reason } if reason.starts_with(PANIC_PREFIX))
+fn analyser_poisoned(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Failed { reason } if reason.starts_with(PANIC_PREFIX))
 }
 
-fn meta(row: &CallRow, options: &BatchOptions) -> CallMeta {
-    CallMeta {
-        night: options.night.clone(),
-        call_id: row.call_id.clone(),
-        path: row.path.display().to_string(),
-        agent_id: row.agent_id.clone(),
-        vendor: row.vendor.clone(),
-        site: row.site.clone(),
-        sourcing: row.sourcing,
-        language: row.language.clone(),
-        started_at: row.started_at.clone(),
+/// A failure reason as it may be stored and shown: it can quote a transcript's line.
+fn redacted(reason: String, options: &BatchOptions) -> String {
+    if options.analyser.redact {
+        Redactor::new().redact(&reason).into_owned()
+    } else {
+        reason
     }
 }
 
@@ -193,12 +175,12 @@ fn record_failure(
     store: &Mutex<Store>,
     first_error: &Mutex<Option<StoreError>>,
 ) {
-    let key = sha256_bytes(format!("unreadable {} {}", row.path.display(), reason).as_bytes());
+    let key = unreadable_key(&row.meta.path, reason);
     let outcome = Outcome::Failed {
         reason: reason.to_string(),
     };
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = store.put(&meta(row, options), &key, "", "", &outcome) {
+    if let Err(e) = store.put(&options.night, &row.meta, &key, "", "", &outcome) {
         keep_first(first_error, e);
     }
 }
@@ -209,46 +191,41 @@ fn one_call(
     options: &BatchOptions,
     store: &Mutex<Store>,
     first_error: &Mutex<Option<StoreError>>,
-) -> (CallOutcome, f64, StageTimes, f64) {
-    let content = match sha256_file(&row.path) {
+) -> (Option<Outcome>, f64, StageTimes, f64) {
+    let failed = |reason: String| {
+        (
+            Some(Outcome::Failed { reason }),
+            0.0,
+            StageTimes::default(),
+            0.0,
+        )
+    };
+    let path = &row.meta.path;
+    let content = match sha256_file(path) {
         Ok(sha) => sha,
         Err(e) => {
-            let reason = format!("{}: {e}", row.path.display());
+            let reason = format!("{}: {e}", path.display());
             record_failure(row, &reason, options, store, first_error);
-            return (
-                CallOutcome::Failed { reason },
-                0.0,
-                StageTimes::default(),
-                0.0,
-            );
+            return failed(reason);
         }
     };
-    let is_recording = !guion_core::transcript::read::is_transcript_path(&row.path);
-    let ids = format!(
-        "{} channels={:?} language={}",
-        analyser.ids(is_recording),
-        row.channels,
-        row.language.as_deref().unwrap_or("auto")
-    );
-    let key = sha256_bytes(format!("{content} {ids}").as_bytes());
-    let meta = meta(row, options);
+    let is_recording = !guion_core::transcript::read::is_transcript_path(path);
+    let ids = analyser
+        .determinants(is_recording, row.channels, row.meta.language.as_deref())
+        .ids();
+    let key = result_key(&content, &ids);
     {
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
         match store.has_result(&key) {
             Ok(true) => {
-                let result = store.link(&meta, &key);
+                let result = store.link(&options.night, &row.meta, &key);
                 drop(store);
                 return match result {
-                    Ok(()) => (CallOutcome::Reused, 0.0, StageTimes::default(), 0.0),
+                    Ok(()) => (None, 0.0, StageTimes::default(), 0.0),
                     Err(e) => {
                         let reason = e.to_string();
                         keep_first(first_error, e);
-                        (
-                            CallOutcome::Failed { reason },
-                            0.0,
-                            StageTimes::default(),
-                            0.0,
-                        )
+                        failed(reason)
                     }
                 };
             }
@@ -256,33 +233,21 @@ fn one_call(
             Err(e) => {
                 let reason = e.to_string();
                 keep_first(first_error, e);
-                return (
-                    CallOutcome::Failed { reason },
-                    0.0,
-                    StageTimes::default(),
-                    0.0,
-                );
+                return failed(reason);
             }
         }
     }
     let input = CallInput {
-        path: row.path.clone(),
-        language: row.language.clone(),
+        path: path.clone(),
+        language: row.meta.language.clone(),
         channels: row.channels,
         ..CallInput::default()
     };
     let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| analyser.analyse(&input)));
-    let (outcome, stored, audio_s, times) = match analysed {
+    let (outcome, audio_s, times) = match analysed {
         Ok(Ok((record, times))) => {
             let audio_s = record.duration_s.unwrap_or(0.0);
-            let adherence = record.adherence;
             (
-                match &record.wrong_language {
-                    Some(w) => CallOutcome::WrongLanguage {
-                        found: w.found.clone(),
-                    },
-                    None => CallOutcome::Scored { adherence },
-                },
                 Outcome::Scored {
                     record: Box::new(record),
                     times,
@@ -291,46 +256,45 @@ fn one_call(
                 times,
             )
         }
-        Ok(Err(e)) => {
-            let reason = e.to_string();
-            (
-                CallOutcome::Failed {
-                    reason: reason.clone(),
-                },
-                Outcome::Failed { reason },
-                0.0,
-                StageTimes::default(),
-            )
-        }
+        Ok(Err(e)) => (
+            Outcome::Failed {
+                reason: redacted(e.to_string(), options),
+            },
+            0.0,
+            StageTimes::default(),
+        ),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            let reason = format!("{PANIC_PREFIX}{}: {what}", row.path.display());
+            let reason = format!("{PANIC_PREFIX}{}: {what}", path.display());
             (
-                CallOutcome::Failed {
-                    reason: reason.clone(),
+                Outcome::Failed {
+                    reason: redacted(reason, options),
                 },
-                Outcome::Failed { reason },
                 0.0,
                 StageTimes::default(),
             )
         }
     };
     let started = Instant::now();
-    let written = store
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .put(&meta, &key, &content, &ids, &stored);
+    let written = store.lock().unwrap_or_else(|e| e.into_inner()).put(
+        &options.night,
+        &row.meta,
+        &key,
+        &content,
+        &ids,
+        &outcome,
+    );
     let write_s = started.elapsed().as_secs_f64();
     match written {
-        Ok(()) => (outcome, audio_s, times, write_s),
+        Ok(()) => (Some(outcome), audio_s, times, write_s),
         Err(e) => {
             let reason = e.to_string();
             keep_first(first_error, e);
-            (CallOutcome::Failed { reason }, audio_s, times, write_s)
+            (Some(Outcome::Failed { reason }), audio_s, times, write_s)
         }
     }
 }

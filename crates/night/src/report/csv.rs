@@ -141,7 +141,7 @@ fn write_calls(
     for c in calls {
         let m = &c.meta;
         let mut row = vec![
-            m.night.clone(),
+            c.night.clone(),
             m.call_id.clone(),
             m.agent_id.clone(),
             m.vendor.clone(),
@@ -225,7 +225,7 @@ fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Resul
         for s in &record.steps {
             let e = s.evidence.as_ref();
             let row = vec![
-                c.meta.night.clone(),
+                c.night.clone(),
                 c.meta.call_id.clone(),
                 s.id.clone(),
                 s.status.as_str().to_string(),
@@ -254,7 +254,7 @@ fn write_utterances(dir: &Path, calls: &[StoredCall]) -> io::Result<()> {
         };
         for u in &record.utterances {
             let line = serde_json::json!({
-                "night": c.meta.night,
+                "night": c.night,
                 "call_id": c.meta.call_id,
                 "speaker": u.speaker,
                 "start": u.start,

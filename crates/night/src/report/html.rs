@@ -374,7 +374,7 @@ fn page(
         vendors: rollup.vendors.iter().map(|g| g.name.clone()).collect(),
         nights: all_calls
             .iter()
-            .map(|c| c.meta.night.as_str())
+            .map(|c| c.night.as_str())
             .collect::<BTreeSet<_>>()
             .len(),
         redaction,
