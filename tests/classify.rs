@@ -57,7 +57,7 @@ fn agent_utterance<'a>(v: &'a Value, containing: &str) -> &'a Value {
 #[test]
 fn tone_head_meets_its_held_out_bound_in_both_languages_and_beats_the_lexicon() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("tone.onnx");
+    let out = dir.path().join("tone.json");
     let output = guion(
         &[
             "train",
@@ -256,7 +256,7 @@ fn empty_and_foreign_utterances_do_not_break_a_call() {
 #[test]
 fn a_brand_can_train_its_own_value_head_and_use_it() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("acme-values.onnx");
+    let out = dir.path().join("acme-values.json");
     let out_s = out.to_str().unwrap();
     let output = guion(
         &[

@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "tone")]
     kind: Kind,
 
-    /// Where to write the head. Default for tone: $GUION_CACHE/models/tone-head.onnx.
+    /// Where to write the head. Default for tone: $GUION_CACHE/models/tone-head.json.
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
 

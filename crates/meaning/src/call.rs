@@ -21,7 +21,7 @@ const BACKGROUND_PER_LANGUAGE: usize = 40;
 
 /// Where `scripts/setup` leaves the tone head it trains from `models/tone/`.
 pub fn default_tone_head() -> PathBuf {
-    models::cache_dir().join("models").join("tone-head.onnx")
+    models::cache_dir().join("models").join("tone-head.json")
 }
 
 #[derive(Debug, Clone, Default)]
@@ -87,12 +87,8 @@ impl Classifier {
                     .into(),
             });
         }
-        let tone = Head::load(&tone_path, options.encoder.threads)?;
-        let value_head = options
-            .value_head
-            .as_deref()
-            .map(|p| Head::load(p, options.encoder.threads))
-            .transpose()?;
+        let tone = Head::load(&tone_path)?;
+        let value_head = options.value_head.as_deref().map(Head::load).transpose()?;
         for head in std::iter::once(&tone).chain(&value_head) {
             if !head.encoder.is_empty() && head.encoder != encoder.model.sha256 {
                 tracing::warn!(
@@ -270,7 +266,7 @@ impl Classifier {
         }
         let vectors = self.encoder.embed(&texts)?;
         let utterance_vectors = &vectors[..agent.len()];
-        let tones = self.tone.predict(utterance_vectors)?;
+        let tones = self.tone.predict(utterance_vectors);
         // Every vector's value scores, in the script's value order: `vectors` holds the agent's
         // utterances first, then the sentences that are not whole utterances.
         let language = transcript.language.as_deref();
@@ -281,7 +277,7 @@ impl Classifier {
                     .iter()
                     .filter_map(|id| head.labels.iter().position(|l| l == id))
                     .collect();
-                head.predict(&vectors)?
+                head.predict(&vectors)
                     .iter()
                     .map(|row| columns.iter().map(|&c| row[c]).collect())
                     .collect()

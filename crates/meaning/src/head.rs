@@ -1,18 +1,14 @@
-//! A trained head: a linear layer and a softmax over the encoder's embedding, stored as a small ONNX
-//! graph whose metadata carries what the numbers mean (its kind, labels, the encoder it was trained
-//! on and its held-out metrics). ONNX Runtime computes the probabilities, the same way it computes
-//! the embeddings, so a head trained by `guion train` runs anywhere the encoder runs.
+//! A trained head: a linear layer and a softmax over the encoder's embedding, stored as plain JSON
+//! weights with what the numbers mean (its kind, labels, the encoder it was trained on and its
+//! held-out metrics). A 384×k product needs no runtime: Rust computes it, the same code in training
+//! and in use.
 
-use super::onnx::{self, AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
 use super::{ClassifyError, Embedding};
 use guion_models as models;
-use ort::session::Session;
-use ort::value::Tensor;
-use prost::Message;
 use std::path::Path;
 
 /// What a head decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HeadKind {
     Tone,
@@ -24,14 +20,6 @@ impl HeadKind {
         match self {
             HeadKind::Tone => "tone",
             HeadKind::Value => "value",
-        }
-    }
-
-    fn parse(s: &str) -> Option<HeadKind> {
-        match s {
-            "tone" => Some(HeadKind::Tone),
-            "value" => Some(HeadKind::Value),
-            _ => None,
         }
     }
 }
@@ -49,93 +37,72 @@ pub struct LinearHead {
     pub notes: String,
 }
 
+/// The file format's name and version, written in every head: a reader refuses what it does not know.
+const FORMAT: &str = "guion-head/1";
+
+/// A head as its file holds it: the numbers and what they mean, as plain JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HeadFile {
+    format: String,
+    kind: HeadKind,
+    labels: Vec<String>,
+    /// sha256 of the encoder the head was trained on.
+    encoder: String,
+    notes: String,
+    bias: Vec<f32>,
+    /// One row per label, one column per embedding dimension.
+    weights: Vec<Vec<f32>>,
+}
+
 impl LinearHead {
-    /// The head as ONNX bytes. Deterministic: the same numbers give the same bytes, hence the same id.
-    pub fn to_onnx(&self) -> Vec<u8> {
-        let dim = self.weights.first().map_or(0, Vec::len);
-        let k = self.labels.len();
-        // MatMul wants [dim, k]; we keep one row per label.
-        let mut w = vec![0.0f32; dim * k];
-        for (label, row) in self.weights.iter().enumerate() {
-            for (d, x) in row.iter().enumerate() {
-                w[d * k + label] = *x;
-            }
+    /// The head's file. Deterministic: the same numbers give the same bytes, hence the same id
+    /// (f32s are written in their shortest form that reads back to the same bits).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let file = HeadFile {
+            format: FORMAT.into(),
+            kind: self.kind,
+            labels: self.labels.clone(),
+            encoder: self.encoder.clone(),
+            notes: self.notes.clone(),
+            bias: self.bias.clone(),
+            weights: self.weights.clone(),
+        };
+        let mut bytes = serde_json::to_vec(&file).expect("a head serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Reads a head's file; `reason` says what is wrong with one that is not a head.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LinearHead, String> {
+        let file: HeadFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if file.format != FORMAT {
+            return Err(format!("format `{}`, not {FORMAT}", file.format));
         }
-        let node = |op: &str, inputs: &[&str], output: &str| NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.into()],
-            name: output.into(),
-            op_type: op.into(),
-            attribute: Vec::new(),
-        };
-        let mut softmax = node("Softmax", &["logits"], "probabilities");
-        softmax.attribute.push(AttributeProto {
-            name: "axis".into(),
-            i: -1,
-            r#type: 2,
-        });
-        let meta = |key: &str, value: String| onnx::StringStringEntryProto {
-            key: key.into(),
-            value,
-        };
-        let model = ModelProto {
-            ir_version: 8,
-            producer_name: "guion".into(),
-            producer_version: env!("CARGO_PKG_VERSION").into(),
-            doc_string: format!(
-                "guion {} head over multilingual-e5-small",
-                self.kind.as_str()
-            ),
-            graph: Some(onnx::GraphProto {
-                node: vec![
-                    node("MatMul", &["embedding", "weights"], "scores"),
-                    node("Add", &["scores", "bias"], "logits"),
-                    softmax,
-                ],
-                name: format!("guion-{}-head", self.kind.as_str()),
-                initializer: vec![
-                    TensorProto {
-                        dims: vec![dim as i64, k as i64],
-                        data_type: onnx::FLOAT,
-                        float_data: w,
-                        name: "weights".into(),
-                    },
-                    TensorProto {
-                        dims: vec![k as i64],
-                        data_type: onnx::FLOAT,
-                        float_data: self.bias.clone(),
-                        name: "bias".into(),
-                    },
-                ],
-                input: vec![ValueInfoProto {
-                    name: "embedding".into(),
-                    r#type: Some(onnx::float_type(&[None, Some(dim as i64)])),
-                }],
-                output: vec![ValueInfoProto {
-                    name: "probabilities".into(),
-                    r#type: Some(onnx::float_type(&[None, Some(k as i64)])),
-                }],
-            }),
-            opset_import: vec![onnx::OperatorSetIdProto {
-                domain: String::new(),
-                version: 17,
-            }],
-            metadata_props: vec![
-                meta("guion.kind", self.kind.as_str().into()),
-                meta(
-                    "guion.labels",
-                    serde_json::to_string(&self.labels).unwrap_or_default(),
-                ),
-                meta("guion.encoder", self.encoder.clone()),
-                meta("guion.notes", self.notes.clone()),
-            ],
-        };
-        model.encode_to_vec()
+        let k = file.labels.len();
+        let dim = file.weights.first().map_or(0, Vec::len);
+        if k == 0 || file.weights.len() != k || file.bias.len() != k {
+            return Err(format!(
+                "{k} labels but {} weight rows and {} biases",
+                file.weights.len(),
+                file.bias.len()
+            ));
+        }
+        if dim == 0 || file.weights.iter().any(|row| row.len() != dim) {
+            return Err("weight rows of different lengths".into());
+        }
+        Ok(LinearHead {
+            kind: file.kind,
+            labels: file.labels,
+            weights: file.weights,
+            bias: file.bias,
+            encoder: file.encoder,
+            notes: file.notes,
+        })
     }
 
     /// Writes the head atomically and returns its id.
     pub fn write(&self, path: &Path) -> std::io::Result<String> {
-        let bytes = self.to_onnx();
+        let bytes = self.to_bytes();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -143,8 +110,7 @@ impl LinearHead {
         Ok(head_id(self.kind, &guion_core::hash::sha256_bytes(&bytes)))
     }
 
-    /// Probabilities for one embedding, computed here rather than by ONNX Runtime: used while
-    /// training, where a session per candidate model would cost more than the arithmetic.
+    /// Probabilities for one embedding: softmax(W·x + b).
     pub fn probabilities(&self, x: &[f32]) -> Vec<f32> {
         let logits: Vec<f32> = self
             .weights
@@ -168,69 +134,99 @@ fn head_id(kind: HeadKind, sha256: &str) -> String {
     format!("{}-{}", kind.as_str(), &sha256[..12])
 }
 
-/// A head loaded into ONNX Runtime.
+/// A head loaded for use: its numbers, and the id that goes into every result it produces.
 pub struct Head {
-    session: Session,
+    linear: LinearHead,
     pub kind: HeadKind,
     pub labels: Vec<String>,
-    /// `tone-…`/`value-…`: goes into every result the head produces.
+    /// `tone-…`/`value-…`: the kind and the first 12 hex digits of the file's sha256.
     pub id: String,
     pub encoder: String,
     pub notes: String,
 }
 
 impl Head {
-    pub fn load(path: &Path, threads: usize) -> Result<Head, ClassifyError> {
-        let not_a_head = |reason: &str| ClassifyError::NotAHead {
-            path: path.to_path_buf(),
-            reason: reason.into(),
-        };
-        let sha = models::sha256_file(path).map_err(|e| ClassifyError::Load {
+    pub fn load(path: &Path) -> Result<Head, ClassifyError> {
+        let bytes = std::fs::read(path).map_err(|e| ClassifyError::Load {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let session = guion_models::runtime::session(path, threads)?;
-        let metadata = session.metadata().map_err(|e| not_a_head(&e.to_string()))?;
-        let kind = metadata
-            .custom("guion.kind")
-            .and_then(|k| HeadKind::parse(&k))
-            .ok_or_else(|| not_a_head("no guion.kind in its metadata"))?;
-        let labels: Vec<String> = metadata
-            .custom("guion.labels")
-            .and_then(|l| serde_json::from_str(&l).ok())
-            .ok_or_else(|| not_a_head("no guion.labels in its metadata"))?;
-        let encoder = metadata.custom("guion.encoder").unwrap_or_default();
-        let notes = metadata.custom("guion.notes").unwrap_or_default();
-        drop(metadata);
+        let linear = LinearHead::from_bytes(&bytes).map_err(|reason| ClassifyError::NotAHead {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         Ok(Head {
-            session,
-            kind,
-            labels,
-            id: head_id(kind, &sha),
-            encoder,
-            notes,
+            kind: linear.kind,
+            labels: linear.labels.clone(),
+            id: head_id(linear.kind, &guion_core::hash::sha256_bytes(&bytes)),
+            encoder: linear.encoder.clone(),
+            notes: linear.notes.clone(),
+            linear,
         })
     }
 
     /// One probability row per embedding, in label order.
-    pub fn predict(&mut self, embeddings: &[Embedding]) -> Result<Vec<Vec<f32>>, ClassifyError> {
-        let Some(dim) = embeddings.first().map(Vec::len) else {
-            return Ok(Vec::new());
-        };
-        let run = |e: ort::Error| ClassifyError::Run(e.to_string());
-        let flat: Vec<f32> = embeddings.iter().flatten().copied().collect();
-        let input =
-            Tensor::from_array(([embeddings.len() as i64, dim as i64], flat)).map_err(run)?;
-        let outputs = self
-            .session
-            .run(ort::inputs!["embedding" => input])
-            .map_err(run)?;
-        let (_, data) = outputs["probabilities"]
-            .try_extract_tensor::<f32>()
-            .map_err(run)?;
-        Ok(data
-            .chunks(self.labels.len().max(1))
-            .map(<[f32]>::to_vec)
-            .collect())
+    pub fn predict(&self, embeddings: &[Embedding]) -> Vec<Vec<f32>> {
+        embeddings
+            .iter()
+            .map(|e| self.linear.probabilities(e))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head() -> LinearHead {
+        LinearHead {
+            kind: HeadKind::Tone,
+            labels: vec!["warm".into(), "cold".into()],
+            weights: vec![vec![0.5, -0.25, 1.0 / 3.0], vec![-0.1, 0.2, 0.3]],
+            bias: vec![0.01, -0.02],
+            encoder: "abc".into(),
+            notes: "seed 7".into(),
+        }
+    }
+
+    #[test]
+    fn a_head_file_reads_back_to_the_same_numbers_and_bytes() {
+        let bytes = head().to_bytes();
+        let back = LinearHead::from_bytes(&bytes).unwrap();
+        assert_eq!(back, head());
+        assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_head_says_why() {
+        assert!(LinearHead::from_bytes(b"\x08\x01onnx").is_err());
+        let mut wrong = head();
+        wrong.bias.pop();
+        let err = LinearHead::from_bytes(&wrong.to_bytes()).unwrap_err();
+        assert!(
+            err.contains("2 labels but 2 weight rows and 1 biases"),
+            "{err}"
+        );
+        let other = String::from_utf8(head().to_bytes())
+            .unwrap()
+            .replace(FORMAT, "guion-head/9");
+        let err = LinearHead::from_bytes(other.as_bytes()).unwrap_err();
+        assert!(err.contains("guion-head/9"), "{err}");
+    }
+
+    #[test]
+    fn a_loaded_head_predicts_softmax_of_its_linear_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tone.json");
+        let id = head().write(&path).unwrap();
+        let loaded = Head::load(&path).unwrap();
+        assert_eq!(loaded.id, id);
+        assert!(id.starts_with("tone-"));
+        let x = vec![1.0, 0.0, 0.0];
+        let p = loaded.predict(std::slice::from_ref(&x));
+        let (a, b) = (0.5f32 + 0.01, -0.1f32 - 0.02);
+        let expected = 1.0 / (1.0 + (b - a).exp());
+        assert!((p[0][0] - expected).abs() < 1e-6, "{:?}", p);
+        assert!((p[0].iter().sum::<f32>() - 1.0).abs() < 1e-6);
     }
 }

@@ -10,7 +10,6 @@
 pub mod call;
 pub mod head;
 pub mod lexicon;
-mod onnx;
 pub mod train;
 pub mod values;
 

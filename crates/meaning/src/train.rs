@@ -348,7 +348,7 @@ mod tests {
         let labels: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         let a = fit(HeadKind::Tone, &labels, &x, &y, &FitOptions::default()).0;
         let b = fit(HeadKind::Tone, &labels, &x, &y, &FitOptions::default()).0;
-        assert_eq!(a.to_onnx(), b.to_onnx());
+        assert_eq!(a.to_bytes(), b.to_bytes());
     }
 
     #[test]
