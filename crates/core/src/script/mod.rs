@@ -1273,9 +1273,9 @@ fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
 mod tests {
     use super::*;
 
-    const ACME: &str = include_str!("../../../examples/scripts/acme-seguros.toml");
-    const TELCO: &str = include_str!("../../../examples/scripts/telco-en.toml");
-    const BROKEN: &str = include_str!("../../../examples/scripts/broken.toml");
+    const ACME: &str = include_str!("../../../../examples/scripts/acme-seguros.toml");
+    const TELCO: &str = include_str!("../../../../examples/scripts/telco-en.toml");
+    const BROKEN: &str = include_str!("../../../../examples/scripts/broken.toml");
 
     /// Lines 1–4; the tests' own lines start at 5.
     const HEAD: &str = "[script]\nid = \"t\"\nversion = \"1\"\nlanguages = [\"es\"]\n";
