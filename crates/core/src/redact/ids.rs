@@ -1,7 +1,7 @@
 //! Spanish DNI and NIE: written with their control letter, or read out digit by digit and letter by name.
 
 use super::numbers::{gap, only_spaces};
-use super::tokens::{Lex, Token, fold_into};
+use super::tokens::{Lex, Token, fold_word};
 use super::{Pii, Redactor, Span};
 
 /// The DNI/NIE control letters, indexed by the number modulo 23.
@@ -117,7 +117,7 @@ fn letter_name(word: &str) -> Option<(char, bool)> {
 
 fn folded(text: &str, token: &Token) -> String {
     let mut folded = String::new();
-    fold_into(&text[token.start..token.end], &mut folded);
+    fold_word(&text[token.start..token.end], &mut folded);
     folded
 }
 

@@ -1,5 +1,7 @@
 //! Words and numerals with their byte spans, each read as what it can mean in a number or an address.
 
+use crate::normalize;
+
 /// What a word or numeral is, as far as redaction cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Lex {
@@ -88,7 +90,7 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
         } else if has_mark || word.bytes().any(|b| b.is_ascii_digit()) {
             Lex::Word
         } else {
-            fold_into(word, &mut folded);
+            fold_word(word, &mut folded);
             lex_of(&folded)
         };
         tokens.push(Token { start, end, lex });
@@ -96,25 +98,14 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
     tokens
 }
 
-/// Lower-case with Latin accents removed ("Dieciséis" → "dieciseis"); long words are left empty, since
-/// no word that matters here is long.
-pub(super) fn fold_into(word: &str, folded: &mut String) {
+/// `word` folded as [`normalize`] folds it ("Dieciséis" → "dieciseis", "Núñez" → "nunez") into a cleared
+/// buffer; long words are left empty, since no word that matters here is long.
+pub(super) fn fold_word(word: &str, folded: &mut String) {
     folded.clear();
     if word.len() > 24 {
         return;
     }
-    for c in word.chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            '\u{300}'..='\u{36f}' => continue,
-            'á' | 'à' | 'â' | 'ä' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            c => c,
-        };
-        folded.push(c);
-    }
+    normalize::fold_into(word, folded);
 }
 
 fn lex_of(word: &str) -> Lex {
@@ -196,6 +187,6 @@ fn is_filler(word: &str) -> bool {
 /// `is_filler` for a word as it is written in the text.
 pub(super) fn is_filler_word(word: &str) -> bool {
     let mut folded = String::new();
-    fold_into(word, &mut folded);
+    fold_word(word, &mut folded);
     is_filler(&folded)
 }
