@@ -164,8 +164,10 @@ fn csv_origin(rows: &[Row], cx: &Cx) -> Result<f64, ReadError> {
     }
 }
 
-/// Whichever of `,` `;` tab occurs most in the header line outside quotes; `,` when none does.
-pub(super) fn sniff_delimiter(header: &str) -> u8 {
+/// Whichever of `,` `;` tab occurs most in the header line outside quotes; `,` when none does, and the
+/// first of them in that order on a tie. Public for the other CSV files guion reads, such as batch
+/// manifests that a Spanish spreadsheet saved with `;`.
+pub fn sniff_delimiter(header: &str) -> u8 {
     let mut counts = [0usize; 3];
     let mut quoted = false;
     for b in header.bytes() {
@@ -205,7 +207,24 @@ fn parse_stamp(value: &str) -> Option<Stamp> {
 mod tests {
     use crate::transcript::Speaker::{Agent, Customer};
     use crate::transcript::read::tests::{err, ok, turns};
-    use crate::transcript::read::{CsvColumns, InputFormat, parse};
+    use crate::transcript::read::{CsvColumns, InputFormat, parse, sniff_delimiter};
+
+    #[test]
+    fn delimiter_is_the_commonest_outside_quotes() {
+        assert_eq!(sniff_delimiter("speaker,text,start"), b',');
+        assert_eq!(sniff_delimiter("start;end;author;body"), b';');
+        assert_eq!(sniff_delimiter("speaker\ttext"), b'\t');
+        assert_eq!(
+            sniff_delimiter("\"who, full name\";\"text, said\";start"),
+            b';'
+        );
+        assert_eq!(sniff_delimiter("\"a,b,c\"\ttext"), b'\t');
+        assert_eq!(sniff_delimiter("a;b;c,d"), b';');
+        assert_eq!(sniff_delimiter("a;b,c"), b',', "a tie goes to the comma");
+        assert_eq!(sniff_delimiter("a;b\tc"), b';', "then to the semicolon");
+        assert_eq!(sniff_delimiter("speaker"), b',');
+        assert_eq!(sniff_delimiter(""), b',');
+    }
 
     #[test]
     fn csv_default_columns_and_offsets() {

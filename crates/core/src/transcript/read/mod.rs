@@ -14,7 +14,8 @@ mod vtt;
 
 use super::{Speaker, Transcript, Utterance};
 use crate::hash::sha256_bytes;
-use csv::{parse_csv, sniff_delimiter};
+use csv::parse_csv;
+pub use csv::sniff_delimiter;
 use json::{abcd_dialogues, abcd_turns, parse_json};
 use serde_json::Value;
 use std::path::Path;
