@@ -101,9 +101,10 @@ fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 // ---------------------------------------------------------------------------------------------------------
 // Folding and tokenising
 
-/// Lower-cases and folds Latin diacritics by table (no Unicode normalisation tables are available).
-fn fold(text: &str) -> Vec<char> {
-    let mut folded = Vec::with_capacity(text.len());
+/// Appends `text` lower-cased with Latin diacritics folded by table (no Unicode normalisation tables are
+/// available): "Núñez" → "nunez", "Straße" → "strasse". Public so that redaction reads a word the way
+/// comparison does.
+pub fn fold_into(text: &str, folded: &mut impl Extend<char>) {
     for c in text.chars().flat_map(char::to_lowercase) {
         match c {
             // Combining marks: decomposed input ("e" + U+0301), and what 'İ' lower-cases to.
@@ -111,9 +112,15 @@ fn fold(text: &str) -> Vec<char> {
             'ß' => folded.extend(['s', 's']),
             'œ' => folded.extend(['o', 'e']),
             'æ' => folded.extend(['a', 'e']),
-            c => folded.push(fold_letter(c)),
+            c => folded.extend([fold_letter(c)]),
         }
     }
+}
+
+/// As characters: the tokenizer looks at each one's neighbours.
+fn fold(text: &str) -> Vec<char> {
+    let mut folded = Vec::with_capacity(text.len());
+    fold_into(text, &mut folded);
     folded
 }
 
@@ -640,6 +647,16 @@ mod tests {
             normalize("Straße Œuvre Æther", None),
             "strasse oeuvre aether"
         );
+    }
+
+    #[test]
+    fn fold_into_appends_to_a_string_or_a_char_buffer() {
+        let mut text = String::from("ya: ");
+        fold_into("Núñez ÇA Straße E\u{301}", &mut text);
+        assert_eq!(text, "ya: nunez ca strasse e");
+        let mut chars = Vec::new();
+        fold_into("Ñandú", &mut chars);
+        assert_eq!(chars, ['n', 'a', 'n', 'd', 'u']);
     }
 
     #[test]

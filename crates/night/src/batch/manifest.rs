@@ -115,15 +115,7 @@ pub fn parse(
     files: Option<&[PathBuf]>,
 ) -> Result<(Vec<CallRow>, Vec<RowError>), RowError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let delimiter = if text
-        .lines()
-        .next()
-        .is_some_and(|h| h.contains(';') && !h.contains(','))
-    {
-        b';'
-    } else {
-        b','
-    };
+    let delimiter = read::sniff_delimiter(text.lines().next().unwrap_or_default());
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
