@@ -116,8 +116,13 @@ fn letter_name(word: &str) -> Option<(char, bool)> {
 }
 
 fn folded(text: &str, token: &Token) -> String {
+    let word = &text[token.start..token.end];
+    // "eñe" names Ñ, which is never a control letter; folded it would read as "ene" (N).
+    if word.contains(['ñ', 'Ñ']) {
+        return word.to_lowercase();
+    }
     let mut folded = String::new();
-    fold_word(&text[token.start..token.end], &mut folded);
+    fold_word(word, &mut folded);
     folded
 }
 
@@ -267,6 +272,8 @@ mod tests {
         );
         // A wrong letter leaves eight digits: a reference, kept.
         kept("uno dos tres cuatro cinco seis siete ocho letra a");
+        // "eñe" is Ñ, never a control letter (N would be right for these digits).
+        kept("cero cero cero cero cero cero uno dos eñe");
         // "de" is only a letter after "letra".
         kept("pagó 1234 5678 de más");
     }
