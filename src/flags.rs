@@ -98,20 +98,40 @@ impl HearingFlags {
     }
 }
 
-/// Output formats of `guion transcribe`.
+/// A transcript's format.
 #[derive(clap::Args, Clone)]
-pub struct TranscriptFormats {
-    /// json, vtt, srt or txt; several separated by commas (json,vtt) with --out.
-    #[arg(long, short, value_delimiter = ',', default_value = "json", value_parser = named::<Format>())]
-    pub format: Vec<Format>,
+pub struct FormatFlag {
+    /// Transcript format: json, vtt, srt, txt or csv (a chat log). `guion transcribe`: the formats to
+    /// write, several separated by commas (json,vtt) with --out; default json. `guion call`: how to
+    /// read a transcript whose extension does not say.
+    #[arg(long, short, value_delimiter = ',', value_parser = named::<InputFormat>())]
+    pub format: Vec<InputFormat>,
 }
 
-/// How an existing transcript is read.
-#[derive(clap::Args, Clone)]
-pub struct InputFormatFlag {
-    /// For transcripts: json, vtt, srt, txt or csv, when the extension does not say.
-    #[arg(long, value_parser = named::<InputFormat>())]
-    pub format: Option<InputFormat>,
+impl FormatFlag {
+    /// The formats to write (json when none is given).
+    pub fn to_write(&self) -> Result<Vec<Format>> {
+        if self.format.is_empty() {
+            return Ok(vec![Format::Json]);
+        }
+        self.format
+            .iter()
+            .map(|f| {
+                Format::from_name(f.name()).with_context(|| {
+                    format!("--format {}: guion writes json, vtt, srt or txt", f.name())
+                })
+            })
+            .collect()
+    }
+
+    /// The one format to read a transcript in, if given.
+    pub fn to_read(&self) -> Result<Option<InputFormat>> {
+        match self.format.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            _ => anyhow::bail!("--format: one format to read a transcript in, not several"),
+        }
+    }
 }
 
 /// Whether PII is kept in what is shown, stored and written.
@@ -186,20 +206,24 @@ pub struct NightFlag {
     pub night: Option<String>,
 }
 
-/// Where a command's files go, when it writes a directory of them.
+/// Where a command's output goes.
 #[derive(clap::Args, Clone)]
-pub struct OutDirFlag {
-    /// Write into this directory (created if missing).
-    #[arg(long, short, value_name = "DIR")]
+pub struct OutFlag {
+    /// Where the output goes. A directory (created if missing) for `guion transcribe` (one file per
+    /// recording and format) and `guion batch` (the store and the result files); a file for
+    /// `guion report` (default DIR/report.html), `guion train` (default for tone: the head guion
+    /// uses) and `guion models convert`.
+    #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }
 
-/// Where a command's one file goes.
-#[derive(clap::Args, Clone)]
-pub struct OutFileFlag {
-    /// Write to this file (its default is in the command's usage).
-    #[arg(long, short, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+impl OutFlag {
+    /// The path, or the error that asks for it (`what` says what goes there).
+    pub fn required(&self, what: &str) -> Result<&Path> {
+        self.out
+            .as_deref()
+            .with_context(|| format!("--out is needed: {what}"))
+    }
 }
 
 /// How the result CSV files are written.

@@ -82,3 +82,69 @@ pub(crate) fn describe(e: &anyhow::Error) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every flag is defined once (src/flags.rs, or beside the one subcommand that takes it): a long
+    /// name means, documents and defaults the same wherever it appears.
+    #[test]
+    fn each_flag_is_defined_once() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut BTreeMap<String, (String, String)>) {
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if matches!(long, "help" | "version") {
+                    continue;
+                }
+                let definition = format!(
+                    "{:?} {:?} {:?} {:?}",
+                    arg.get_help().map(ToString::to_string),
+                    arg.get_short(),
+                    arg.get_default_values(),
+                    arg.get_possible_values()
+                        .iter()
+                        .map(|v| v.get_name().to_string())
+                        .collect::<Vec<_>>()
+                );
+                match seen.get(long) {
+                    Some((first, defined)) => assert_eq!(
+                        defined, &definition,
+                        "--{long} is defined differently in `{first}` and `{path}`"
+                    ),
+                    None => {
+                        seen.insert(long.to_string(), (path.to_string(), definition));
+                    }
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let mut seen = BTreeMap::new();
+        walk(&Cli::command(), "guion", &mut seen);
+        for shared in [
+            "script",
+            "model",
+            "beam",
+            "threads",
+            "language",
+            "channels",
+            "format",
+            "out",
+            "no-redact",
+            "night",
+            "json",
+            "quiet",
+        ] {
+            assert!(seen.contains_key(shared), "--{shared} is gone");
+        }
+    }
+}

@@ -65,7 +65,7 @@ pub struct Args {
     script: flags::ScriptFlag,
 
     #[command(flatten)]
-    out: flags::OutDirFlag,
+    out: flags::OutFlag,
 
     #[command(flatten)]
     night: flags::NightFlag,
@@ -98,9 +98,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (script, warnings) = Script::load(args.script.required("")?)?;
     let out = args
         .out
-        .out
-        .clone()
-        .context("--out DIR is needed: where the store and the result files go")?;
+        .required("the directory for the store and the result files")?
+        .to_path_buf();
     for w in &warnings {
         eprintln!("{w}");
     }

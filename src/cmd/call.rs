@@ -69,7 +69,7 @@ pub struct Args {
     hearing: flags::HearingFlags,
 
     #[command(flatten)]
-    format: flags::InputFormatFlag,
+    format: flags::FormatFlag,
 
     #[command(flatten)]
     whisper: flags::WhisperFlags,
@@ -130,7 +130,7 @@ fn analyse(args: &Args) -> Result<CallRecord> {
         path: PathBuf::from(&args.file),
         language: Some(args.hearing.language.clone()),
         channels: args.hearing.channels,
-        format: args.format.format,
+        format: args.format.to_read()?,
         ..CallInput::default()
     };
     Ok(analyser.analyse(&input)?.0)

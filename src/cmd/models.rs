@@ -1,5 +1,6 @@
 //! `guion models`: what is installed, where, and whether it verifies; install and convert.
 
+use crate::flags;
 use anyhow::Result;
 use guion_models::{self as models, Manifest, State};
 use std::path::PathBuf;
@@ -35,8 +36,8 @@ enum Action {
         /// Directory holding model.bin, vocabulary.txt and config.json.
         #[arg(long, value_name = "DIR")]
         ct2: PathBuf,
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        #[command(flatten)]
+        out: flags::OutFlag,
     },
 }
 
@@ -63,13 +64,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Action::Convert { ct2, out }) => {
-            let report = models::whisper_ggml::convert_ct2_to_ggml(&ct2, &out)?;
+            let out = out.required("the ggml file to write")?;
+            let report = models::whisper_ggml::convert_ct2_to_ggml(&ct2, out)?;
             eprintln!(
                 "{}: {} tensors, {} bytes, sha256 {}",
                 out.display(),
                 report.tensors,
                 report.bytes,
-                models::sha256_file(&out)?
+                models::sha256_file(out)?
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,6 @@
 //! `guion report`: the store of a batch directory as one HTML page for the brand owner.
 
+use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_night::report::html;
 use guion_night::store::{Outcome, Store};
@@ -34,19 +35,17 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 
-    /// The night to report, as labelled by `guion batch --night`. Default: the latest in the store.
-    #[arg(long, short)]
-    night: Option<String>,
+    #[command(flatten)]
+    night: flags::NightFlag,
 
-    /// Where the page goes. Default: DIR/report.html.
-    #[arg(long, short, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    out: flags::OutFlag,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let store = Store::open_existing(&args.dir)?;
     let nights = store.nights()?;
-    let night = match (&args.night, nights.last()) {
+    let night = match (&args.night.night, nights.last()) {
         (_, None) => bail!("{}: the store holds no calls yet", args.dir.display()),
         (Some(n), _) if !nights.contains(n) => bail!(
             "{}: no night {n:?} in the store (nights: {})",
@@ -80,7 +79,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &args.dir.display().to_string(),
     )
     .map_err(|e| anyhow::anyhow!("cannot render the report: {e:#}"))?;
-    let out = args.out.unwrap_or_else(|| args.dir.join("report.html"));
+    let out = args.out.out.unwrap_or_else(|| args.dir.join("report.html"));
     guion_models::atomic::write(&out, page.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!("{}", out.display());

@@ -1,5 +1,6 @@
 //! `guion train`: a brand's labelled agent utterances in, a tone or value head out.
 
+use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_meaning::head::HeadKind;
 use guion_meaning::lexicon::Lexicon;
@@ -40,9 +41,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "tone")]
     kind: Kind,
 
-    /// Where to write the head. Default for tone: $GUION_CACHE/models/tone-head.json.
-    #[arg(long, short, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    out: flags::OutFlag,
 
     /// Share of each (language, label) group held out when the data has no split column.
     #[arg(long, default_value_t = 0.2)]
@@ -52,13 +52,11 @@ pub struct Args {
     #[arg(long, default_value_t = 7)]
     seed: u64,
 
-    /// Threads for the encoder.
-    #[arg(long, short, default_value_t = 1)]
-    threads: usize,
+    #[command(flatten)]
+    threads: flags::ThreadsFlag,
 
-    /// Print the metrics as JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: flags::JsonFlag,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -80,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Kind::Tone => HeadKind::Tone,
         Kind::Value => HeadKind::Value,
     };
-    let out = match (&args.out, kind) {
+    let out = match (&args.out.out, kind) {
         (Some(p), _) => p.clone(),
         (None, HeadKind::Tone) => default_tone_head(),
         (None, HeadKind::Value) => bail!("a value head needs --out FILE"),
@@ -127,7 +125,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let started = Instant::now();
     let mut encoder = Encoder::load(&EncoderOptions {
-        threads: args.threads,
+        threads: args.threads.threads.unwrap_or(1),
         ..EncoderOptions::default()
     })?;
     eprintln!(
@@ -208,7 +206,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .write(&out)
         .with_context(|| format!("cannot write {}", out.display()))?;
 
-    if args.json {
+    if args.json.json {
         println!(
             "{}",
             serde_json::json!({"id": id, "path": out, "labels": labels, "l2": penalty, "held_out": report})

@@ -43,10 +43,10 @@ pub struct Args {
     hearing: flags::HearingFlags,
 
     #[command(flatten)]
-    formats: flags::TranscriptFormats,
+    format: flags::FormatFlag,
 
     #[command(flatten)]
-    out: flags::OutDirFlag,
+    out: flags::OutFlag,
 
     #[command(flatten)]
     whisper: flags::WhisperFlags,
@@ -69,7 +69,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         threads,
         ..AsrOptions::default()
     };
-    if args.out.out.is_none() && args.formats.format.len() > 1 {
+    let formats = args.format.to_write()?;
+    if args.out.out.is_none() && formats.len() > 1 {
         anyhow::bail!("several formats need --out DIR");
     }
     let mut listener = Listener::load(&model, options)?;
@@ -100,7 +101,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if let Some(redactor) = &redactor {
             redactor.transcript(&mut transcript);
         }
-        for &format in &args.formats.format {
+        for &format in &formats {
             match &args.out.out {
                 Some(dir) => {
                     let rendered = transcript.render(format);
