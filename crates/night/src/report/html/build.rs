@@ -10,7 +10,7 @@ use guion_core::aggregate::{self, GroupSummary};
 use guion_core::align::StepStatus;
 use guion_core::record::{CallRecord, UtteranceRecord};
 use guion_core::stats::{self, Estimate};
-use guion_core::transcript::Speaker;
+use guion_core::transcript::{self, Speaker};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn page(
@@ -367,13 +367,7 @@ fn negativity(label: &str) -> i32 {
 }
 
 fn clock(s: Option<f64>) -> String {
-    match s {
-        None => String::new(),
-        Some(s) => {
-            let s = s.max(0.0).round() as u64;
-            format!("{}:{:02}", s / 60, s % 60)
-        }
-    }
+    s.map_or_else(String::new, transcript::clock_stamp)
 }
 
 /// A word safe to paste into a POSIX shell as is, or single-quoted.
