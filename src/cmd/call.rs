@@ -371,7 +371,10 @@ fn quote(e: &Evidence) -> String {
 }
 
 fn clock(t: Option<f64>) -> String {
-    t.map_or_else(|| "[--:--]".to_string(), transcript::minute_stamp)
+    t.map_or_else(
+        || "[-:--]".to_string(),
+        |t| format!("[{}]", transcript::clock_stamp(t)),
+    )
 }
 
 /// Transcript text is untrusted: a control character in a chat log must not drive the terminal.

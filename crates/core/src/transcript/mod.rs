@@ -196,12 +196,12 @@ impl Transcript {
         out
     }
 
-    /// The plain-text form guion also reads back: `[mm:ss] AGENT: text`.
+    /// The plain-text form guion also reads back: `[m:ss] AGENT: text`.
     fn to_txt(&self) -> String {
         let mut out = String::new();
         for u in &self.utterances {
             if let Some(start) = u.start {
-                let _ = write!(out, "{} ", minute_stamp(start));
+                let _ = write!(out, "[{}] ", clock_stamp(start));
             }
             let _ = writeln!(out, "{}: {}", u.speaker.label().to_uppercase(), u.text);
         }
@@ -209,10 +209,18 @@ impl Transcript {
     }
 }
 
-/// `[mm:ss]`, minutes running past 59: how the plain-text form and the auditor's view mark a moment.
-pub fn minute_stamp(seconds: f64) -> String {
+/// `m:ss`, or `h:mm:ss` from one hour on: a moment in a call as people are shown it, in the
+/// terminal, the plain-text form and the report alike, so that one moment reads the same
+/// everywhere. Truncated to the whole second, as a player shows its position: the words have begun
+/// by then.
+pub fn clock_stamp(seconds: f64) -> String {
     let s = seconds.max(0.0) as u64;
-    format!("[{:02}:{:02}]", s / 60, s % 60)
+    let (hours, minutes, seconds) = (s / 3600, s / 60 % 60, s % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes}:{seconds:02}")
+    }
 }
 
 /// `hh:mm:ss.mmm` (VTT) or `hh:mm:ss,mmm` (SRT).
@@ -316,6 +324,19 @@ mod tests {
     }
 
     #[test]
+    fn clock_stamp_truncates_to_the_second_and_shows_hours_only_when_there_are_some() {
+        assert_eq!(clock_stamp(0.0), "0:00");
+        assert_eq!(clock_stamp(64.7), "1:04");
+        assert_eq!(clock_stamp(599.99), "9:59");
+        assert_eq!(clock_stamp(3599.9), "59:59");
+        assert_eq!(clock_stamp(3600.0), "1:00:00");
+        assert_eq!(clock_stamp(3725.0), "1:02:05");
+        assert_eq!(clock_stamp(36_000.0), "10:00:00");
+        assert_eq!(clock_stamp(-1.0), "0:00");
+        assert_eq!(clock_stamp(f64::NAN), "0:00");
+    }
+
+    #[test]
     fn clock_formats_hours_and_rounds_milliseconds() {
         assert_eq!(clock(3725.4, '.'), "01:02:05.400");
         assert_eq!(clock(0.0004, ','), "00:00:00,000");
@@ -343,8 +364,8 @@ mod tests {
         assert_eq!(
             txt.lines().collect::<Vec<_>>(),
             [
-                "[00:01] AGENT: Acme Seguros, buenos días <soy> Ana & co",
-                "[62:05] CUSTOMER: Hola"
+                "[0:01] AGENT: Acme Seguros, buenos días <soy> Ana & co",
+                "[1:02:05] CUSTOMER: Hola"
             ]
         );
     }

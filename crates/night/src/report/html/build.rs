@@ -1,299 +1,19 @@
-//! The night's report for a brand owner: one self-contained HTML page (inline CSS and SVG, no JavaScript,
-//! no external asset) drawn from stored calls alone — the header, vendors compared with their 95 %
-//! intervals and the in-house vs outsourced gap in words, a vendor × step heat map, tone and value
-//! coverage per vendor, the agents, the ten worst calls with their evidence, failed calls, and the
-//! trend across nights.
-//!
-//! Pure: calls in, a string out. Numbers and chart geometry are worked out here; `report.html` (a
-//! minijinja template, embedded) only lays them out. Every text that comes from a call (transcript
-//! words, ids, names, failure reasons) reaches the page through minijinja's HTML auto-escaping,
-//! SVG `<title>`s included; the template never marks data safe.
+//! The page's numbers and words, worked out from the store's calls.
 
+use super::charts::{WHISKER_W, tone_order, tones, trend_of, whisker_x};
+use super::{
+    Axis, Cell, Column, FailedCall, Grid, GridRow, GroupRow, Hit, MissedStep, OtherLanguageCall,
+    Page, Said, Tick, WORST_CALLS, Whisker, WorstCall,
+};
 use crate::store::{Outcome, StoredCall};
 use guion_core::aggregate::{self, GroupSummary};
 use guion_core::align::StepStatus;
 use guion_core::record::{CallRecord, UtteranceRecord};
 use guion_core::stats::{self, Estimate};
-use guion_core::transcript::Speaker;
-use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
-use serde::Serialize;
+use guion_core::transcript::{self, Speaker};
 use std::collections::{BTreeMap, BTreeSet};
 
-const TEMPLATE: &str = include_str!("report.html");
-
-/// How many of the worst calls the page shows.
-pub const WORST_CALLS: usize = 10;
-
-/// Renders the report of `night` (`calls`: that night's calls; `all_calls`: every night's, for the
-/// trend). `script` is shown as given (e.g. "acme-care 3"); `dir_shown` is the batch directory as
-/// the reader should type it in `guion call CALL_ID --from DIR`.
-pub fn render(
-    night: &str,
-    script: &str,
-    calls: &[StoredCall],
-    all_calls: &[StoredCall],
-    dir_shown: &str,
-) -> Result<String, minijinja::Error> {
-    let page = page(night, script, calls, all_calls, dir_shown);
-    let json = serde_json::to_value(&page)
-        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-    let mut env = Environment::new();
-    // A name ending in .html turns HTML auto-escaping on for every `{{ … }}`.
-    env.add_template("report.html", TEMPLATE)?;
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.get_template("report.html")?.render(to_value(json))
-}
-
-/// minijinja is built without its serde feature: the page goes over as plain values.
-fn to_value(v: serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match v {
-        J::Null => Value::from(()),
-        J::Bool(b) => Value::from(b),
-        J::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::from(i),
-            (None, Some(u)) => Value::from(u),
-            _ => Value::from(n.as_f64().unwrap_or(0.0)),
-        },
-        J::String(s) => Value::from(s),
-        J::Array(a) => Value::from(a.into_iter().map(to_value).collect::<Vec<_>>()),
-        J::Object(o) => Value::from(
-            o.into_iter()
-                .map(|(k, v)| (k, to_value(v)))
-                .collect::<BTreeMap<String, Value>>(),
-        ),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the template sees.
-
-#[derive(Serialize)]
-struct Page {
-    night: String,
-    script: String,
-    dir: String,
-    dir_cmd: String,
-    calls: usize,
-    scored: usize,
-    failed: usize,
-    unscorable: usize,
-    wrong_language: Vec<OtherLanguageCall>,
-    vendors: Vec<String>,
-    nights: usize,
-    redaction: String,
-    resamples: usize,
-    axis: Axis,
-    vendor_rows: Vec<GroupRow>,
-    sourcing_rows: Vec<GroupRow>,
-    gap: String,
-    heat: Grid,
-    tones: Tones,
-    values: Grid,
-    agents: Vec<GroupRow>,
-    worst: Vec<WorstCall>,
-    failures: Vec<FailedCall>,
-    trend: Trend,
-}
-
-/// The common 0–100 % scale of every whisker on the page.
-#[derive(Serialize)]
-struct Axis {
-    width: f64,
-    ticks: Vec<Tick>,
-}
-
-#[derive(Serialize)]
-struct Tick {
-    x: f64,
-    label: String,
-}
-
-#[derive(Serialize)]
-struct Whisker {
-    x1: f64,
-    x2: f64,
-    cx: f64,
-    title: String,
-}
-
-#[derive(Serialize)]
-struct GroupRow {
-    name: String,
-    vendor: String,
-    site: String,
-    sourcing: String,
-    calls: usize,
-    failed: usize,
-    adherence: String,
-    adherence_ci: String,
-    whisker: Option<Whisker>,
-    forbidden: String,
-    forbidden_ci: String,
-    tone: String,
-}
-
-#[derive(Serialize)]
-struct Column {
-    id: String,
-    title: String,
-}
-
-#[derive(Serialize)]
-struct Cell {
-    text: String,
-    title: String,
-    bg: String,
-    fg: String,
-}
-
-#[derive(Serialize)]
-struct GridRow {
-    name: String,
-    cells: Vec<Cell>,
-}
-
-#[derive(Serialize)]
-struct Grid {
-    columns: Vec<Column>,
-    rows: Vec<GridRow>,
-}
-
-#[derive(Serialize)]
-struct Tones {
-    width: f64,
-    legend: Vec<Swatch>,
-    rows: Vec<ToneRow>,
-}
-
-#[derive(Serialize)]
-struct Swatch {
-    label: String,
-    colour: String,
-}
-
-#[derive(Serialize)]
-struct ToneRow {
-    name: String,
-    n: usize,
-    segments: Vec<Segment>,
-}
-
-#[derive(Serialize)]
-struct Segment {
-    x: f64,
-    w: f64,
-    colour: String,
-    fg: String,
-    text: String,
-    title: String,
-}
-
-#[derive(Serialize)]
-struct WorstCall {
-    call_id: String,
-    agent: String,
-    vendor: String,
-    site: String,
-    adherence: String,
-    steps: String,
-    forbidden_n: usize,
-    missed: Vec<MissedStep>,
-    forbidden: Vec<Hit>,
-    negative: Option<Said>,
-    command: String,
-}
-
-#[derive(Serialize)]
-struct MissedStep {
-    id: String,
-    title: String,
-    status: String,
-    optional: bool,
-    /// The words that came nearest (missed) or that were said (out of order, outside the window).
-    words: Option<Said>,
-}
-
-#[derive(Serialize)]
-struct Said {
-    text: String,
-    time: String,
-    note: String,
-}
-
-#[derive(Serialize)]
-struct Hit {
-    id: String,
-    severity: String,
-    text: String,
-    time: String,
-}
-
-#[derive(Serialize)]
-struct OtherLanguageCall {
-    call_id: String,
-    agent: String,
-    vendor: String,
-    site: String,
-    language: String,
-    allowed: String,
-}
-
-#[derive(Serialize)]
-struct FailedCall {
-    call_id: String,
-    agent: String,
-    vendor: String,
-    site: String,
-    reason: String,
-}
-
-#[derive(Serialize)]
-struct Trend {
-    nights: Vec<String>,
-    chart: Option<Chart>,
-    rows: Vec<TrendRow>,
-}
-
-#[derive(Serialize)]
-struct TrendRow {
-    name: String,
-    colour: String,
-    cells: Vec<Cell>,
-}
-
-#[derive(Serialize)]
-struct Chart {
-    width: f64,
-    height: f64,
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
-    grid: Vec<Tick>,
-    xlabels: Vec<Tick>,
-    lines: Vec<Line>,
-}
-
-#[derive(Serialize)]
-struct Line {
-    name: String,
-    colour: String,
-    points: String,
-    dots: Vec<Dot>,
-}
-
-#[derive(Serialize)]
-struct Dot {
-    cx: f64,
-    cy: f64,
-    title: String,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Building it.
-
-fn page(
+pub(super) fn page(
     night: &str,
     script: &str,
     calls: &[StoredCall],
@@ -487,7 +207,7 @@ fn sourcing_label(s: &str) -> &str {
 }
 
 /// A share as a whole percentage.
-fn pct(x: f64) -> String {
+pub(super) fn pct(x: f64) -> String {
     format!("{}\u{a0}%", whole(x * 100.0))
 }
 
@@ -521,22 +241,11 @@ fn range(low: String, high: String) -> String {
     }
 }
 
-fn pct_range(e: &Estimate) -> String {
+pub(super) fn pct_range(e: &Estimate) -> String {
     format!(
         "{}\u{a0}%",
         range(whole(e.low * 100.0), whole(e.high * 100.0))
     )
-}
-
-const WHISKER_W: f64 = 220.0;
-const WHISKER_PAD: f64 = 6.0;
-
-fn whisker_x(v: f64) -> f64 {
-    round1(WHISKER_PAD + v.clamp(0.0, 1.0) * (WHISKER_W - 2.0 * WHISKER_PAD))
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 fn group_row(g: &GroupSummary) -> GroupRow {
@@ -620,7 +329,7 @@ fn gap_words(gap: Option<Estimate>) -> String {
 }
 
 /// A rate in a coloured cell: red at 0 through amber to green at 1; the interval in the tooltip.
-fn rate_cell(e: Option<Estimate>, what: &str, unit: &str) -> Cell {
+pub(super) fn rate_cell(e: Option<Estimate>, what: &str, unit: &str) -> Cell {
     match e {
         None => Cell {
             text: "—".into(),
@@ -646,36 +355,6 @@ fn rate_cell(e: Option<Estimate>, what: &str, unit: &str) -> Cell {
     }
 }
 
-/// Known tones from warm to cold, then any others as the rollup lists them.
-const TONES: [(&str, &str, &str); 5] = [
-    ("empathetic", "#2e7d32", "#fff"),
-    ("courteous", "#81c784", "#1a1a1a"),
-    ("neutral", "#cfd4d8", "#1a1a1a"),
-    ("impatient", "#f59e0b", "#1a1a1a"),
-    ("dismissive", "#c62828", "#fff"),
-];
-const OTHER_COLOURS: [&str; 4] = ["#5c6bc0", "#8d6e63", "#26a69a", "#ab47bc"];
-
-fn tone_order(labels: &[String]) -> Vec<(String, String, String)> {
-    let mut out: Vec<(String, String, String)> = TONES
-        .iter()
-        .filter(|(l, _, _)| labels.iter().any(|x| x == l))
-        .map(|(l, c, f)| (l.to_string(), c.to_string(), f.to_string()))
-        .collect();
-    for (i, l) in labels
-        .iter()
-        .filter(|l| !TONES.iter().any(|(t, _, _)| t == l))
-        .enumerate()
-    {
-        out.push((
-            l.clone(),
-            OTHER_COLOURS[i % OTHER_COLOURS.len()].to_string(),
-            "#fff".to_string(),
-        ));
-    }
-    out
-}
-
 /// How negative a tone is, for picking a call's worst utterance.
 fn negativity(label: &str) -> i32 {
     match label {
@@ -687,79 +366,8 @@ fn negativity(label: &str) -> i32 {
     }
 }
 
-const TONE_W: f64 = 420.0;
-
-fn tones(vendors: &[GroupSummary], order: &[(String, String, String)]) -> Tones {
-    let rows = vendors
-        .iter()
-        .filter(|g| g.tone.iter().any(|(_, e)| e.is_some()))
-        .map(|g| {
-            let shares: Vec<(&(String, String, String), Estimate)> = order
-                .iter()
-                .filter_map(|t| {
-                    g.tone
-                        .iter()
-                        .find(|(l, _)| *l == t.0)
-                        .and_then(|(_, e)| *e)
-                        .map(|e| (t, e))
-                })
-                .collect();
-            let total: f64 = shares.iter().map(|(_, e)| e.value.max(0.0)).sum();
-            let mut x = 0.0;
-            let segments = shares
-                .iter()
-                .filter(|(_, e)| e.value > 0.0 && total > 0.0)
-                .map(|((label, colour, fg), e)| {
-                    let w = e.value / total * TONE_W;
-                    let s = Segment {
-                        x: round1(x),
-                        w: round1(w),
-                        colour: colour.clone(),
-                        fg: fg.clone(),
-                        text: if w >= 34.0 {
-                            pct(e.value)
-                        } else {
-                            String::new()
-                        },
-                        title: format!(
-                            "{}: {label} {} of the agent's utterances (95\u{a0}% CI {})",
-                            g.name,
-                            pct(e.value),
-                            pct_range(e)
-                        ),
-                    };
-                    x += w;
-                    s
-                })
-                .collect();
-            ToneRow {
-                name: g.name.clone(),
-                n: shares.first().map_or(0, |(_, e)| e.n),
-                segments,
-            }
-        })
-        .collect();
-    Tones {
-        width: TONE_W,
-        legend: order
-            .iter()
-            .map(|(l, c, _)| Swatch {
-                label: l.clone(),
-                colour: c.clone(),
-            })
-            .collect(),
-        rows,
-    }
-}
-
 fn clock(s: Option<f64>) -> String {
-    match s {
-        None => String::new(),
-        Some(s) => {
-            let s = s.max(0.0).round() as u64;
-            format!("{}:{:02}", s / 60, s % 60)
-        }
-    }
+    s.map_or_else(String::new, transcript::clock_stamp)
 }
 
 /// A word safe to paste into a POSIX shell as is, or single-quoted.
@@ -886,112 +494,6 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
             }
         })
         .collect()
-}
-
-const PALETTE: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
-];
-
-fn trend_of(trend: &[(String, String, Option<Estimate>)]) -> Trend {
-    let nights: Vec<String> = trend
-        .iter()
-        .map(|(n, _, _)| n.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let vendors: Vec<String> = trend
-        .iter()
-        .map(|(_, v, _)| v.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let at = |night: &str, vendor: &str| {
-        trend
-            .iter()
-            .find(|(n, v, _)| n == night && v == vendor)
-            .and_then(|(_, _, e)| *e)
-    };
-    let colour = |i: usize| PALETTE[i % PALETTE.len()].to_string();
-    let rows = vendors
-        .iter()
-        .enumerate()
-        .map(|(i, v)| TrendRow {
-            name: v.clone(),
-            colour: colour(i),
-            cells: nights
-                .iter()
-                .map(|n| rate_cell(at(n, v), &format!("{v}, {n}"), "scored calls"))
-                .collect(),
-        })
-        .collect();
-    let chart = (nights.len() >= 2).then(|| {
-        let (width, height) = (640.0, 220.0);
-        let (left, right, top, bottom) = (44.0, 624.0, 12.0, 184.0);
-        let x = |i: usize| round1(left + (right - left) * i as f64 / (nights.len() - 1) as f64);
-        let y = |v: f64| round1(bottom - (bottom - top) * v.clamp(0.0, 1.0));
-        let every = nights.len().div_ceil(8);
-        Chart {
-            width,
-            height,
-            left,
-            right,
-            top,
-            bottom,
-            grid: [0.0, 0.25, 0.5, 0.75, 1.0]
-                .iter()
-                .map(|&v| Tick {
-                    x: y(v),
-                    label: format!("{:.0}\u{a0}%", v * 100.0),
-                })
-                .collect(),
-            xlabels: nights
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % every == 0 || *i == nights.len() - 1)
-                .map(|(i, n)| Tick {
-                    x: x(i),
-                    label: n.clone(),
-                })
-                .collect(),
-            lines: vendors
-                .iter()
-                .enumerate()
-                .map(|(vi, v)| {
-                    let dots: Vec<Dot> = nights
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, n)| {
-                            at(n, v).map(|e| Dot {
-                                cx: x(i),
-                                cy: y(e.value),
-                                title: format!(
-                                    "{v}, {n}: adherence {} (95\u{a0}% CI {}), {} scored calls",
-                                    pct(e.value),
-                                    pct_range(&e),
-                                    e.n
-                                ),
-                            })
-                        })
-                        .collect();
-                    Line {
-                        name: v.clone(),
-                        colour: colour(vi),
-                        points: dots
-                            .iter()
-                            .map(|d| format!("{},{}", d.cx, d.cy))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        dots,
-                    }
-                })
-                .collect(),
-        }
-    });
-    Trend {
-        nights,
-        chart,
-        rows,
-    }
 }
 
 #[cfg(test)]
