@@ -11,8 +11,8 @@ pub(super) fn parse_seconds(value: &str) -> Option<f64> {
         .filter(|t| t.is_finite())
 }
 
-/// `[h…:]mm:ss[.fff]`, `,` also as the decimal mark (SRT). Minutes run past 59 when there are no hours,
-/// as guion's own txt writes them.
+/// `[h…:]m:ss[.fff]`, `,` also as the decimal mark (SRT). Minutes may run past 59 when there are no hours
+/// (other tools write `62:05`; guion writes `1:02:05`).
 pub(super) fn parse_clock(value: &str) -> Option<f64> {
     let (whole, fraction) = match value.split_once(['.', ',']) {
         Some((whole, fraction)) => (whole, Some(fraction)),
