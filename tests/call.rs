@@ -4,8 +4,6 @@
 mod common;
 
 use guion_core::align::{AlignOptions, Aligner, StepStatus};
-use guion_core::script::Script;
-use guion_core::transcript::read;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -166,7 +164,8 @@ fn an_abcd_workflow_checks_real_abcd_dialogues() {
         return;
     }
     let (script, warnings) =
-        Script::load(&root().join("examples/scripts/abcd-return-size.toml")).unwrap();
+        guion_night::input::load_script(&root().join("examples/scripts/abcd-return-size.toml"))
+            .unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
 
     let guidelines: Value =
@@ -183,7 +182,7 @@ fn an_abcd_workflow_checks_real_abcd_dialogues() {
         );
     }
 
-    let dialogues = read::read_abcd(&abcd.join("abcd_sample.json")).unwrap();
+    let dialogues = guion_night::input::read_abcd(&abcd.join("abcd_sample.json")).unwrap();
     let (_, t) = dialogues
         .iter()
         .find(|(id, _)| id == "3592")

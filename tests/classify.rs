@@ -204,7 +204,7 @@ fn every_agent_utterance_gets_a_tone_and_a_value_and_the_call_its_shares() {
 #[test]
 fn empty_and_foreign_utterances_do_not_break_a_call() {
     let mut classifier = Classifier::load(&ClassifierOptions::default()).unwrap();
-    let (script, _) = Script::load(&root().join(ACME)).unwrap();
+    let (script, _) = guion_night::input::load_script(&root().join(ACME)).unwrap();
     let prepared = classifier.prepare(&script).unwrap();
     let utterance = |speaker, text: &str| Utterance {
         voice: None,
@@ -361,7 +361,14 @@ fn matching_by_meaning_on_held_out_sentences() {
         ("telco-en", "examples/scripts/telco-en.toml"),
     ]
     .into_iter()
-    .map(|(name, path)| (name, Script::load(&root().join(path)).unwrap().0))
+    .map(|(name, path)| {
+        (
+            name,
+            guion_night::input::load_script(&root().join(path))
+                .unwrap()
+                .0,
+        )
+    })
     .collect();
     let prepared: Vec<_> = scripts
         .iter()

@@ -2,10 +2,9 @@
 //! (`tests/fixtures/transcripts/`), and the public ABCD and Azure samples in `../shared/data/text`.
 
 use guion_core::hash::sha256_bytes;
-use guion_core::transcript::read::{
-    CsvColumns, InputFormat, ReadError, is_transcript_path, read_abcd, read_transcript,
-};
+use guion_core::transcript::read::{CsvColumns, InputFormat, ReadError, is_transcript_path};
 use guion_core::transcript::{Speaker, Transcript};
+use guion_night::input::{read_abcd, read_transcript};
 use std::path::{Path, PathBuf};
 
 use Speaker::{Agent, Customer};

@@ -4,7 +4,6 @@ use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
 use guion_core::call::Outcome;
-use guion_core::script::Script;
 use guion_night::batch::manifest::{self, CallRow};
 use guion_night::batch::{self, BatchOptions, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
@@ -95,7 +94,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (script, warnings) = Script::load(args.script.required("")?)?;
+    let (script, warnings) = guion_night::input::load_script(args.script.required("")?)?;
     let out = args
         .out
         .required("the directory for the store and the result files")?

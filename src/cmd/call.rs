@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use guion_core::align::{Evidence, MatchKind, StepStatus};
 use guion_core::record::CallRecord;
 use guion_core::score;
-use guion_core::script::Script;
 use guion_core::transcript;
 use guion_night::pipeline::{Analyser, AnalyserOptions, CallInput};
 use guion_night::store::Store;
@@ -106,7 +105,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 fn analyse(args: &Args) -> Result<CallRecord> {
     let script_path = args.script.required(" (or --from DIR for a stored call)")?;
-    let (script, warnings) = Script::load(script_path)?;
+    let (script, warnings) = guion_night::input::load_script(script_path)?;
     for w in &warnings {
         eprintln!("{w}");
     }

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod batch;
+pub mod input;
 pub mod pipeline;
 pub mod report;
 pub mod store;

@@ -789,7 +789,7 @@ impl Analyser {
         let mut times = StageTimes::default();
         let started = Instant::now();
         let (mut transcript, mut agent, decode_s) = if read::is_transcript_path(&input.path) {
-            let mut t = read::read_transcript(&input.path, input.format, &input.columns)?;
+            let mut t = crate::input::read_transcript(&input.path, input.format, &input.columns)?;
             if t.language.is_none() {
                 t.language = input
                     .language

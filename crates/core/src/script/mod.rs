@@ -41,7 +41,6 @@ mod check;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 
 /// Language code (`es`, `en`) → phrasings. A `{slot}` such as `{name}` stands for one to three words.
 pub type Variants = BTreeMap<String, Vec<String>>;
@@ -133,16 +132,6 @@ impl Script {
     /// The step's semantic threshold, with the script's default filled in.
     pub fn semantic_threshold_of(&self, step: &Step) -> Option<f64> {
         step.semantic_threshold.or(self.semantic_threshold)
-    }
-
-    /// Reads and validates a script file. `Ok` carries the warnings, which do not stop a run but
-    /// should be shown.
-    pub fn load(path: &Path) -> Result<(Script, Vec<Diagnostic>), ScriptError> {
-        let file = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Script::parse(&text, &file),
-            Err(source) => Err(ScriptError::Io { file, source }),
-        }
     }
 
     /// Validates a script's text; `file` names it in diagnostics. `Ok` carries the warnings.
@@ -320,13 +309,5 @@ mod tests {
             panic!()
         };
         assert_eq!(all.len(), 3, "the warning travels with the errors");
-
-        let missing = Script::load(Path::new("/nonexistent/acme.toml")).unwrap_err();
-        assert!(matches!(missing, ScriptError::Io { .. }));
-        assert!(
-            missing
-                .to_string()
-                .starts_with("cannot read /nonexistent/acme.toml: ")
-        );
     }
 }

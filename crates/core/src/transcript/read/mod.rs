@@ -1,7 +1,7 @@
 //! Transcripts that already exist — chat exports, subtitles, other systems' ASR, guion's own output —
 //! read into the same [`Transcript`] the speech path produces, so alignment cannot tell text from speech.
 //!
-//! [`parse`] is pure; [`read_transcript`] and [`read_abcd`] only add the file read. Speaker names are
+//! Pure: the file reads are `guion_night::input`'s. Speaker names are
 //! matched, case-insensitively, against [`CsvColumns::agent`] and [`CsvColumns::customer`] in every
 //! format, so one configuration says who is who. Every error names the file and, where the format has
 //! lines, the line.
@@ -236,32 +236,6 @@ fn in_column(column: &Option<String>) -> String {
         .map_or_else(String::new, |c| format!(" in column '{c}'"))
 }
 
-/// Reads one call. The format comes from `format`, else from the name, else from the first bytes.
-pub fn read_transcript(
-    path: &Path,
-    format: Option<InputFormat>,
-    csv: &CsvColumns,
-) -> Result<Transcript, ReadError> {
-    let (source, bytes) = read_file(path)?;
-    let format = format
-        .or_else(|| InputFormat::detect(path, &bytes[..bytes.len().min(SNIFF_BYTES)]))
-        .ok_or_else(|| ReadError::UnknownFormat {
-            file: source.clone(),
-        })?;
-    parse(&bytes, &source, format, csv)
-}
-
-fn read_file(path: &Path) -> Result<(String, Vec<u8>), ReadError> {
-    let source = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => Ok((source, bytes)),
-        Err(e) => Err(ReadError::Io {
-            file: source,
-            source: e,
-        }),
-    }
-}
-
 /// Parses one call from `bytes`; `source` names it in the transcript and in errors.
 ///
 /// guion's own JSON comes back as written: it already names its audio, that audio's sha256 and the
@@ -287,13 +261,7 @@ pub fn parse(
     Ok(transcript(source, bytes, None, utterances))
 }
 
-/// Every dialogue of an ABCD file (which holds many), with its `convo_id`.
-pub fn read_abcd(path: &Path) -> Result<Vec<(String, Transcript)>, ReadError> {
-    let (source, bytes) = read_file(path)?;
-    parse_abcd(&bytes, &source)
-}
-
-/// [`read_abcd`] without the file read. Each transcript's `source` is the file and its `sha256` the
+/// Every dialogue of an ABCD file (which holds many), with its `convo_id`. Each transcript's `source` is the file and its `sha256` the
 /// file's: the dialogue is told apart by the id returned beside it.
 pub fn parse_abcd(bytes: &[u8], source: &str) -> Result<Vec<(String, Transcript)>, ReadError> {
     let cols = CsvColumns::default();
@@ -315,7 +283,7 @@ pub fn parse_abcd(bytes: &[u8], source: &str) -> Result<Vec<(String, Transcript)
         .collect()
 }
 
-/// `.json .vtt .srt .txt .csv` (and `.tsv`), whatever the case: the inputs [`read_transcript`] takes
+/// `.json .vtt .srt .txt .csv` (and `.tsv`), whatever the case: the inputs `guion_night::input::read_transcript` takes
 /// rather than audio.
 pub fn is_transcript_path(path: &Path) -> bool {
     InputFormat::from_extension(path).is_some()
