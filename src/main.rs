@@ -1,3 +1,7 @@
+//! The `guion` command: one file per subcommand under `cmd/`, every shared flag in `flags.rs`.
+
+#![deny(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

@@ -1,11 +1,14 @@
 //! Meaning: sentence embeddings from multilingual-e5-small through ONNX Runtime (`ort`, loaded
 //! dynamically from the cache) and its tokenizer (`tokenizers`), and the small heads that turn an
-//! embedding into a tone or a brand value.
+//! embedding into a tone or a brand value (plain weights, computed in Rust: `head`).
 //!
-//! This is the only stage besides `asr` that loads a model. A worker builds one `Encoder` (and one
-//! `Head` per kind) and reuses them for every call: a session costs ~2 s to load, a sentence ~15 ms.
-//! Everything that decides from embeddings without running a model lives in the pure submodules
-//! (`train`, `values`, `lexicon`) so that it is testable without the runtime.
+//! This is the only crate besides `guion-speech` that runs a model. A worker builds one `Encoder`
+//! and reuses it for every call: a session costs ~2 s to load, a sentence ~15 ms. Everything that
+//! decides from embeddings without running a model lives in the pure submodules (`head`, `train`,
+//! `values`, `lexicon`) so that it is testable without the runtime. What the classifier says of a
+//! call is plain data in `guion_core::meaning`.
+
+#![deny(unsafe_code)]
 
 pub mod call;
 pub mod head;

