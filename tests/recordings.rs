@@ -9,8 +9,8 @@ use common::{listener, prompt_references, write_wav};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::normalize::{Lang, wer};
 use guion_core::transcript::{Speaker, Transcript};
-use guion_night::pipeline::{self, HearOptions};
 use guion_speech::audio;
+use guion_speech::hear::{self, HearOptions};
 use guion_speech::layout::LayoutKind;
 use std::path::Path;
 
@@ -32,7 +32,7 @@ fn hear(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Transcrip
         language: language.parse::<LanguageChoice>().unwrap(),
         prompts: Default::default(),
     };
-    pipeline::transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"))
+    hear::transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn text(t: &Transcript, keep: impl Fn(&guion_core::transcript::Utterance) -> bool) -> String {

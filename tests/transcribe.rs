@@ -6,8 +6,8 @@ use common::{PROMPTS, listener, prompt_path, prompt_references, shared_speech, w
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::normalize::{Lang, wer};
 use guion_core::transcript::{Speaker, Transcript};
-use guion_night::pipeline::{HearOptions, transcribe_call};
 use guion_speech::audio;
+use guion_speech::hear::{HearOptions, transcribe_call};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

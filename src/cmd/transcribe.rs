@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use guion_core::call::AUTO_LANGUAGES;
 use guion_core::redact::Redactor;
 use guion_core::transcript::Format;
-use guion_night::pipeline::{self, HearOptions, Listener};
 use guion_speech::asr::AsrOptions;
+use guion_speech::hear::{self, HearOptions, Listener};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let several = args.files.len() > 1;
     for path in &args.files {
         let started = Instant::now();
-        let mut transcript = match pipeline::transcribe_call(&mut listener, path, &hear) {
+        let mut transcript = match hear::transcribe_call(&mut listener, path, &hear) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("guion: {}", args.redact.text(&e.to_string()));

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use guion_models as models;
-use guion_night::pipeline::Listener;
 use guion_speech::asr::AsrOptions;
+use guion_speech::hear::Listener;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;

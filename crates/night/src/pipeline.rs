@@ -1,42 +1,29 @@
-//! One call through the stages: a recording (decode → channels → language → Whisper per channel) or a
-//! transcript file becomes a `Transcript`; then classify → align → score make it a `CallRecord`.
-//! An `Analyser` holds one worker's models, loaded once, and analyses any number of calls.
+//! One call through the stages: a recording is heard (`guion_speech::hear`) or a transcript file
+//! read (`input`) into a `Transcript`; then classify → align → score → redact make it a
+//! `CallRecord`. An `Analyser` holds one worker's models, loaded once, and analyses any number of
+//! calls.
 
 use guion_core::align::{AlignOptions, Aligner};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::key::{self, Determinants};
 use guion_core::normalize::{self, Lang};
-use guion_core::record::StageTimes;
-use guion_core::record::{AgentChannel, CallRecord};
+use guion_core::record::{AgentChannel, CallRecord, StageTimes};
 use guion_core::redact::Redactor;
 use guion_core::script::Script;
-use guion_core::transcript::read::{self, CsvColumns, InputFormat};
-use guion_core::transcript::{ModelId, Speaker, Transcript, Utterance, WrongLanguage};
+use guion_core::transcript::Transcript;
+use guion_core::transcript::read::{CsvColumns, InputFormat};
 use guion_meaning::{Classifier, ClassifierOptions, ClassifyError, ScriptMeaning};
-use guion_models::{ResolvedModel, sha256_file};
-use guion_speech::asr::{AsrError, AsrOptions, Chunk, Recogniser, Segment, chunk_speech};
-use guion_speech::audio::{self, AudioError, SpeechRegion};
-use guion_speech::diarize::{Diarization, Diarizer};
-use guion_speech::language::{self, CallLanguage, Heard};
-use guion_speech::layout::{self, Layout, LayoutKind};
-use guion_speech::vad::{Vad, VadOptions};
+use guion_speech::asr::{AsrError, AsrOptions};
+use guion_speech::hear::{self, HearError, HearOptions, Listener};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error(transparent)]
-    Audio(#[from] AudioError),
+    Hear(#[from] HearError),
     #[error("{file}: {source}")]
     Asr { file: String, source: AsrError },
-    #[error("{file}: {reason}")]
-    Layout { file: String, reason: String },
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Read(#[from] guion_core::transcript::read::ReadError),
     #[error("{file}: {source}")]
@@ -46,634 +33,6 @@ pub enum CallError {
     },
     #[error("{file}: {reason}")]
     Input { file: String, reason: String },
-}
-
-/// One worker's speech models, loaded once and reused for every call: Whisper, and the speaker
-/// separation that tells the voices of a mono call apart (when installed: without it a mono call's
-/// utterances stay `unknown`, and the transcript says why).
-pub struct Listener {
-    pub recogniser: Recogniser,
-    /// Silero VAD, the speech detector; without it, the energy gate (`audio::speech_regions`).
-    pub vad: Result<Vad, String>,
-    pub diarizer: Result<Diarizer, String>,
-}
-
-impl Listener {
-    pub fn load(model: &ResolvedModel, options: AsrOptions) -> Result<Listener, AsrError> {
-        let recogniser = Recogniser::load(model, options)?;
-        let vad = optional_model(
-            VAD_MODEL,
-            |path| Vad::load(path, 1),
-            "speech is found by the energy gate, not Silero VAD",
-        );
-        let diarizer = optional_model(
-            DIARIZATION_MODEL,
-            |path| Diarizer::load(path, 1),
-            "mono calls will not have their speakers separated",
-        );
-        Ok(Listener {
-            recogniser,
-            vad,
-            diarizer,
-        })
-    }
-
-    /// The stretches of one channel that hold speech: Silero VAD's, or the energy gate's without it.
-    fn speech_regions(&mut self, samples: &[f32]) -> Result<Vec<SpeechRegion>, String> {
-        match &mut self.vad {
-            Ok(vad) => vad
-                .speech_regions(samples, &VadOptions::default())
-                .map_err(|e| e.to_string()),
-            Err(_) => Ok(audio::speech_regions(
-                samples,
-                &self.recogniser.options().gate,
-            )),
-        }
-    }
-}
-
-/// A model the listener can do without: loaded from the cache, or the reason it is not, said once
-/// as a warning with what is lost.
-fn optional_model<M, E: std::fmt::Display>(
-    name: &str,
-    load: impl FnOnce(&Path) -> Result<M, E>,
-    without: &str,
-) -> Result<M, String> {
-    let model = guion_models::resolve(name)
-        .map_err(|e| e.to_string())
-        .and_then(|m| load(&m.path).map_err(|e| e.to_string()));
-    if let Err(reason) = &model {
-        tracing::warn!("{without}: {reason} (scripts/setup installs it)");
-    }
-    model
-}
-
-/// What finds speech, as a stored result's key names it: the same call heard through another
-/// detector may decode differently.
-pub fn speech_detector() -> &'static str {
-    if guion_models::resolve(VAD_MODEL).is_ok() {
-        "silero-vad"
-    } else {
-        "energy-gate"
-    }
-}
-
-/// The speech detector's and the speaker segmentation model's names in the manifest.
-const VAD_MODEL: &str = "silero-vad";
-const DIARIZATION_MODEL: &str = "pyannote-segmentation";
-
-/// What shapes how a recording is heard, besides the models.
-#[derive(Debug, Clone)]
-pub struct HearOptions {
-    /// The agent's side when the user says; `None` measures the layout and decides from the script.
-    pub layout: Option<ChannelLayout>,
-    pub language: LanguageChoice,
-    /// Per language, the words Whisper should expect (see [`asr_prompt`]).
-    pub prompts: BTreeMap<String, String>,
-}
-
-/// Transcribes one recording. Each channel is decoded on its own (mixing an agent and a customer into
-/// one signal gives Whisper overlapping voices it cannot separate), unless the channels turn out to
-/// carry one signal; the call's language is decided from all of its speech, and each stretch is
-/// decoded in its own language when several are allowed.
-pub fn transcribe_call(
-    listener: &mut Listener,
-    path: &Path,
-    options: &HearOptions,
-) -> Result<Transcript, CallError> {
-    transcribe_call_timed(listener, path, options).map(|(t, _)| t)
-}
-
-/// `transcribe_call`, also saying how long decoding took (the rest is Whisper).
-pub fn transcribe_call_timed(
-    listener: &mut Listener,
-    path: &Path,
-    options: &HearOptions,
-) -> Result<(Transcript, f64), CallError> {
-    let file = path.display().to_string();
-    let asr_err = |source| CallError::Asr {
-        file: file.clone(),
-        source,
-    };
-    let allowed = match &options.language {
-        LanguageChoice::Fixed(lang) => vec![lang.clone()],
-        LanguageChoice::Detect(allowed) => allowed.clone(),
-    };
-    for lang in &allowed {
-        listener.recogniser.check_language(lang).map_err(asr_err)?;
-    }
-    let sha256 = sha256_file(path).map_err(|source| CallError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    let decoding = Instant::now();
-    let decoded = audio::decode_file(path)?;
-    let decode_s = decoding.elapsed().as_secs_f64();
-    let found = layout::detect(&decoded.channels);
-    let (channels, found) =
-        assign_speakers(&decoded.channels, options.layout, found).map_err(|reason| {
-            CallError::Layout {
-                file: file.clone(),
-                reason,
-            }
-        })?;
-
-    let mut chunks: Vec<Vec<Chunk>> = Vec::with_capacity(channels.len());
-    for (_, _, samples) in &channels {
-        let regions = listener
-            .speech_regions(samples)
-            .map_err(|reason| CallError::Input {
-                file: file.clone(),
-                reason,
-            })?;
-        chunks.push(chunk_speech(samples, &regions));
-    }
-    let recogniser = &listener.recogniser;
-
-    // The language of every chunk with enough speech when several languages are allowed (each
-    // stretch is decoded in its own); otherwise only the first minute of speech, enough to tell a
-    // call in another language.
-    let mut heard: Vec<Vec<Option<Heard>>> = chunks.iter().map(|c| vec![None; c.len()]).collect();
-    let mut judged_s = 0.0;
-    for (i, j) in chunk_order(&chunks, &channels) {
-        let chunk = &chunks[i][j];
-        if allowed.len() < 2 && judged_s >= LANGUAGE_SAMPLE_S {
-            break;
-        }
-        let probs = recogniser.language_probs(chunk).map_err(asr_err)?;
-        tracing::debug!(
-            channel = i,
-            start = chunk.start_s(),
-            end = chunk.end_s(),
-            regions = chunk.regions().len(),
-            top = ?top_languages(&probs),
-            "language of a chunk"
-        );
-        judged_s += chunk.speech_s();
-        heard[i][j] = Some(Heard {
-            speech_s: chunk.speech_s(),
-            probs,
-        });
-    }
-    let all_heard: Vec<Heard> = heard.iter().flatten().flatten().cloned().collect();
-    let call_language = language::call_language(&all_heard, &allowed);
-
-    let mut utterances = Vec::new();
-    let mut wrong_language = None;
-    let language = match call_language {
-        CallLanguage::NoSpeech => None,
-        CallLanguage::Wrong {
-            found,
-            p,
-            allowed_p,
-        } => {
-            // Not decoded: Whisper forced into a language the speech is not in writes fluent
-            // inventions, and loops (73 s of Hungarian took 8 CPU-minutes).
-            wrong_language = Some(WrongLanguage {
-                found: found.clone(),
-                p,
-                allowed: allowed.clone(),
-                allowed_p,
-            });
-            Some(found)
-        }
-        CallLanguage::Allowed(main) => {
-            for (((channel, speaker, samples), chunks), heard) in
-                channels.iter().zip(&chunks).zip(&heard)
-            {
-                for (chunk, heard) in chunks.iter().zip(heard) {
-                    let segments = decode_stretches(
-                        recogniser,
-                        samples,
-                        chunk,
-                        heard.as_ref(),
-                        &allowed,
-                        &main,
-                        &options.prompts,
-                    )
-                    .map_err(asr_err)?;
-                    for seg in segments {
-                        utterances.push(Utterance {
-                            speaker: *speaker,
-                            channel: Some(*channel),
-                            start: Some(seg.start),
-                            end: Some(seg.end),
-                            voice: None,
-                            language: (seg.language != main).then_some(seg.language),
-                            text: seg.text,
-                            words: seg.words,
-                        });
-                    }
-                }
-            }
-            Some(main)
-        }
-    };
-    utterances.sort_by(|a, b| {
-        a.start
-            .unwrap_or(0.0)
-            .total_cmp(&b.start.unwrap_or(0.0))
-            .then(a.channel.cmp(&b.channel))
-    });
-
-    // One channel holding both parties: whose voice is whose comes from speaker separation, word
-    // by word, so that a turn change inside a Whisper segment splits it.
-    let mut found = found;
-    let mut turns = Vec::new();
-    if let [(_, Speaker::Unknown, samples)] = channels.as_slice()
-        && !utterances.is_empty()
-    {
-        match &mut listener.diarizer {
-            Ok(diarizer) => {
-                let d = diarizer.diarize(samples).map_err(|e| CallError::Input {
-                    file: file.clone(),
-                    reason: e.to_string(),
-                })?;
-                found.decided_by = format!(
-                    "{}; {} voice(s) told apart by speaker separation",
-                    found.decided_by, d.speakers
-                );
-                utterances = split_by_voice(utterances, &d);
-                turns = d.turns;
-            }
-            Err(reason) => {
-                found.decided_by = format!("{}; voices not told apart: {reason}", found.decided_by);
-            }
-        }
-    }
-
-    let model = recogniser.model();
-    let transcript = Transcript {
-        source: file,
-        sha256,
-        duration_s: Some(decoded.duration_s),
-        language,
-        wrong_language,
-        turns,
-        layout: Some(found),
-        model: Some(ModelId {
-            name: model.name.clone(),
-            sha256: model.sha256.clone(),
-        }),
-        utterances,
-    };
-    Ok((transcript, decode_s))
-}
-
-/// The three most likely languages, for the debug log.
-fn top_languages(probs: &[(String, f32)]) -> Vec<(String, f32)> {
-    let mut top = probs.to_vec();
-    top.sort_by(|a, b| b.1.total_cmp(&a.1));
-    top.truncate(3);
-    top
-}
-
-/// Gives every word of a mono channel the voice that held it, and cuts utterances where the voice
-/// changes. A word no turn is near goes with the word before it (or the first voiced word after).
-fn split_by_voice(utterances: Vec<Utterance>, d: &Diarization) -> Vec<Utterance> {
-    if d.turns.is_empty() {
-        // The segmenter heard nobody: no voice is better than an invented one.
-        return utterances;
-    }
-    let mut out = Vec::new();
-    for u in utterances {
-        let voices: Vec<Option<u32>> = u
-            .words
-            .iter()
-            .map(|w| d.speaker_of(w.start, w.end))
-            .collect();
-        let first = voices.iter().flatten().next().copied();
-        let mut current: Option<(u32, Vec<guion_core::transcript::Word>)> = None;
-        for (w, v) in u.words.iter().zip(voices) {
-            let v = v.or(current.as_ref().map(|c| c.0)).or(first);
-            match (&mut current, v) {
-                (Some((cv, words)), Some(v)) if *cv == v => words.push(w.clone()),
-                (Some((_, words)), None) => words.push(w.clone()),
-                (_, v) => {
-                    if let Some((cv, words)) = current.take() {
-                        out.push(voiced(&u, Some(cv), words));
-                    }
-                    current = Some((v.unwrap_or(0), vec![w.clone()]));
-                }
-            }
-        }
-        match current {
-            Some((cv, words)) => out.push(voiced(&u, Some(cv), words)),
-            // No words (a source without word times): the utterance is kept whole.
-            None => out.push(u),
-        }
-    }
-    out
-}
-
-/// `u`'s stretch of `words`, said by `voice`.
-fn voiced(
-    u: &Utterance,
-    voice: Option<u32>,
-    words: Vec<guion_core::transcript::Word>,
-) -> Utterance {
-    Utterance {
-        speaker: u.speaker,
-        channel: u.channel,
-        start: words.first().map(|w| w.start),
-        end: words.last().map(|w| w.end),
-        voice,
-        language: u.language.clone(),
-        text: words
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        words,
-    }
-}
-
-/// Speech judged for the call's language when only one language is allowed: enough to tell a call
-/// in another language, without a detector pass over every chunk.
-const LANGUAGE_SAMPLE_S: f64 = 60.0;
-
-/// Chunks in the order their language is judged: the agent's side first (the agent speaks the
-/// script's language), then by time.
-fn chunk_order(chunks: &[Vec<Chunk>], channels: &[Channel]) -> Vec<(usize, usize)> {
-    let mut order: Vec<(usize, usize)> = chunks
-        .iter()
-        .enumerate()
-        .flat_map(|(i, c)| (0..c.len()).map(move |j| (i, j)))
-        .collect();
-    order.sort_by(|&(i, j), &(k, l)| {
-        (channels[i].1 == Speaker::Customer)
-            .cmp(&(channels[k].1 == Speaker::Customer))
-            .then(chunks[i][j].start_s().total_cmp(&chunks[k][l].start_s()))
-    });
-    order
-}
-
-/// Decodes one chunk in its language; a chunk that may mix two allowed languages is judged region
-/// by region, and runs of regions in one language are decoded together, each in its own.
-fn decode_stretches(
-    recogniser: &Recogniser,
-    samples: &[f32],
-    chunk: &Chunk,
-    heard: Option<&Heard>,
-    allowed: &[String],
-    main: &str,
-    prompts: &BTreeMap<String, String>,
-) -> Result<Vec<Segment>, AsrError> {
-    let prompt = |lang: &str| prompts.get(lang).map(String::as_str);
-    let Some(heard) = heard else {
-        return recogniser.decode(chunk, main, prompt(main));
-    };
-    let lang = language::stretch_language(heard, allowed, main);
-    if !language::may_mix(heard, allowed) {
-        return recogniser.decode(chunk, &lang, prompt(&lang));
-    }
-    let pieces: Vec<SpeechRegion> = chunk
-        .regions()
-        .into_iter()
-        .flat_map(|r| guion_speech::asr::split_at_quiet(samples, r))
-        .collect();
-    let mut langs = Vec::with_capacity(pieces.len());
-    for piece in &pieces {
-        let alone = Chunk::of(samples, std::slice::from_ref(piece));
-        if alone.speech_s() < language::MIN_EVIDENCE_S {
-            langs.push(None);
-            continue;
-        }
-        let probs = recogniser.language_probs(&alone)?;
-        tracing::debug!(
-            start = alone.start_s(),
-            end = alone.end_s(),
-            top = ?top_languages(&probs),
-            "language of a piece"
-        );
-        let heard = Heard {
-            speech_s: alone.speech_s(),
-            probs,
-        };
-        langs.push(language::clear_language(&heard, allowed));
-    }
-    let runs = language::runs(&langs, &lang)
-        .into_iter()
-        .map(|(run_lang, from, to)| (run_lang, pieces[from..to].to_vec()));
-    let mut segments = Vec::new();
-    for (run_lang, run) in runs {
-        segments.extend(recogniser.decode(
-            &Chunk::of(samples, &run),
-            &run_lang,
-            prompt(&run_lang),
-        )?);
-    }
-    Ok(segments)
-}
-
-/// (channel number, speaker, samples) for each channel to transcribe.
-type Channel<'a> = (u32, Speaker, std::borrow::Cow<'a, [f32]>);
-
-/// The channels to transcribe and who is on each, from the layout found and the one given. A
-/// recording whose channels carry one signal (or one of whose channels is silent) is heard once,
-/// whatever `--channels` says: transcribing one signal as two parties writes every sentence twice.
-fn assign_speakers(
-    channels: &[Vec<f32>],
-    given: Option<ChannelLayout>,
-    found: Layout,
-) -> Result<(Vec<Channel<'_>>, Layout), String> {
-    use std::borrow::Cow::{Borrowed, Owned};
-    if channels.len() > 2 {
-        return Err(format!(
-            "{} channels: guion reads mono recordings and stereo calls (agent on one side, customer on the other)",
-            channels.len()
-        ));
-    }
-    let one = |c: u32| {
-        vec![(
-            c,
-            Speaker::Unknown,
-            Borrowed(channels[c as usize].as_slice()),
-        )]
-    };
-    match (found.kind, found.channel, given) {
-        (LayoutKind::Mono, _, Some(ChannelLayout::AgentLeft | ChannelLayout::AgentRight))
-            if channels.len() == 1 =>
-        {
-            Err(
-                "--channels agent-left/agent-right needs a stereo recording, and this one is mono"
-                    .into(),
-            )
-        }
-        (LayoutKind::Mono | LayoutKind::DualMono, Some(c), given) => {
-            let mut found = found;
-            if let Some(g @ (ChannelLayout::AgentLeft | ChannelLayout::AgentRight)) = given {
-                found.decided_by = format!(
-                    "{}; --channels {} set aside: one signal is transcribed once",
-                    found.decided_by,
-                    g.label()
-                );
-            }
-            Ok((one(c), found))
-        }
-        (_, _, Some(ChannelLayout::Mono)) => Ok((
-            vec![(0, Speaker::Unknown, Owned(audio::downmix(channels)))],
-            Layout {
-                kind: LayoutKind::Mono,
-                decided_by: format!("given (--channels mono); {}", found.decided_by),
-                channel: None,
-            },
-        )),
-        (_, _, given) => {
-            let (agent, customer) = match given {
-                Some(ChannelLayout::AgentRight) => (1, 0),
-                _ => (0, 1),
-            };
-            let mut speakers = vec![
-                (0, Speaker::Unknown, Borrowed(channels[0].as_slice())),
-                (1, Speaker::Unknown, Borrowed(channels[1].as_slice())),
-            ];
-            speakers[agent].1 = Speaker::Agent;
-            speakers[customer].1 = Speaker::Customer;
-            let mut found = found;
-            if let Some(g) = given {
-                found.decided_by =
-                    format!("{}; given (--channels {})", found.decided_by, g.label());
-            }
-            Ok((speakers, found))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn speakers(channels: &[Vec<f32>], given: Option<ChannelLayout>) -> Vec<(u32, Speaker)> {
-        let (ch, _) = assign_speakers(channels, given, layout::detect(channels)).unwrap();
-        ch.iter().map(|c| (c.0, c.1)).collect()
-    }
-
-    #[test]
-    fn stereo_defaults_to_agent_left_and_layouts_are_checked() {
-        let left: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin()).collect();
-        let right: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.0171).cos()).collect();
-        let stereo = vec![left.clone(), right];
-        assert_eq!(
-            speakers(&stereo, None),
-            [(0, Speaker::Agent), (1, Speaker::Customer)]
-        );
-        assert_eq!(
-            speakers(&stereo, Some(ChannelLayout::AgentRight)),
-            [(0, Speaker::Customer), (1, Speaker::Agent)]
-        );
-        assert_eq!(
-            speakers(&stereo, Some(ChannelLayout::Mono)),
-            [(0, Speaker::Unknown)]
-        );
-
-        let mono = vec![left.clone()];
-        assert_eq!(speakers(&mono, None), [(0, Speaker::Unknown)]);
-        assert!(
-            assign_speakers(&mono, Some(ChannelLayout::AgentLeft), layout::detect(&mono)).is_err()
-        );
-        let three = vec![left; 3];
-        assert!(
-            assign_speakers(&three, None, layout::detect(&three))
-                .unwrap_err()
-                .contains("3 channels")
-        );
-    }
-
-    #[test]
-    fn words_take_the_voice_that_held_them_and_a_turn_change_splits_an_utterance() {
-        use guion_core::transcript::{Turn, Word};
-        use guion_speech::diarize::Diarization;
-        let word = |text: &str, start: f64| Word {
-            text: text.into(),
-            start,
-            end: start + 0.3,
-            p: 0.9,
-        };
-        let segment = Utterance {
-            speaker: Speaker::Unknown,
-            channel: Some(0),
-            start: Some(0.0),
-            end: Some(3.3),
-            voice: None,
-            language: None,
-            text: "how can I help? my car".into(),
-            words: vec![
-                word("how", 0.0),
-                word("can", 0.4),
-                word("I", 0.8),
-                word("help?", 1.2),
-                word("my", 2.6),
-                word("car", 3.0),
-            ],
-        };
-        let d = Diarization {
-            turns: vec![
-                Turn {
-                    start: 0.0,
-                    end: 1.6,
-                    voice: 0,
-                },
-                Turn {
-                    start: 2.5,
-                    end: 3.4,
-                    voice: 1,
-                },
-            ],
-            speakers: 2,
-        };
-        let split = split_by_voice(vec![segment], &d);
-        let parts: Vec<(Option<u32>, &str, Option<f64>)> = split
-            .iter()
-            .map(|u| (u.voice, u.text.as_str(), u.start))
-            .collect();
-        assert_eq!(
-            parts,
-            [
-                (Some(0), "how can I help?", Some(0.0)),
-                (Some(1), "my car", Some(2.6))
-            ]
-        );
-    }
-
-    #[test]
-    fn whisper_is_prompted_with_the_scripts_names_and_key_words_not_its_forbidden_phrases() {
-        let toml = include_str!("../../../examples/scripts/acme-seguros.toml");
-        let (script, _) = Script::parse(toml, "acme-seguros.toml").expect("the example parses");
-        let prompts = asr_prompts(&script);
-        let es = &prompts["es"];
-        assert!(es.starts_with("Acme Seguros,"), "{es}");
-        assert!(
-            prompts["en"].starts_with("Acme Insurance,"),
-            "{}",
-            prompts["en"]
-        );
-        for f in &script.forbidden {
-            for phrase in f.variants.values().flatten() {
-                assert!(!es.contains(phrase.as_str()), "{phrase} in {es}");
-            }
-        }
-        assert!(es.split(", ").count() <= 40);
-    }
-
-    #[test]
-    fn one_signal_on_two_channels_is_heard_once_whatever_the_flag_says() {
-        let voice: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin()).collect();
-        let dual = vec![voice.clone(), voice.clone()];
-        assert_eq!(speakers(&dual, None), [(0, Speaker::Unknown)]);
-        let (ch, found) =
-            assign_speakers(&dual, Some(ChannelLayout::AgentLeft), layout::detect(&dual)).unwrap();
-        assert_eq!(ch.len(), 1);
-        assert_eq!(found.kind, LayoutKind::DualMono);
-        assert!(
-            found.decided_by.contains("set aside"),
-            "{}",
-            found.decided_by
-        );
-        // The right channel silent: the left holds both parties.
-        let half = vec![voice.clone(), vec![0.0; voice.len()]];
-        assert_eq!(speakers(&half, None), [(0, Speaker::Unknown)]);
-    }
 }
 
 /// How a worker analyses calls.
@@ -745,7 +104,7 @@ impl Analyser {
             script: script.clone(),
             aligner: Aligner::new(script, AlignOptions::default()),
             redactor: options.redact.then(Redactor::new),
-            speech_detector: speech_detector(),
+            speech_detector: hear::speech_detector(),
             prompts: if options.script_prompt {
                 asr_prompts(script)
             } else {
@@ -788,19 +147,21 @@ impl Analyser {
         let file = input.path.display().to_string();
         let mut times = StageTimes::default();
         let started = Instant::now();
-        let (mut transcript, mut agent, decode_s) = if read::is_transcript_path(&input.path) {
-            let mut t = crate::input::read_transcript(&input.path, input.format, &input.columns)?;
-            if t.language.is_none() {
-                t.language = input
-                    .language
-                    .clone()
-                    .filter(|l| l != "auto")
-                    .or_else(|| text_language(&t, &self.script));
-            }
-            (t, None, started.elapsed().as_secs_f64())
-        } else {
-            self.transcribe(input)?
-        };
+        let (mut transcript, mut agent, decode_s) =
+            if guion_core::transcript::read::is_transcript_path(&input.path) {
+                let mut t =
+                    crate::input::read_transcript(&input.path, input.format, &input.columns)?;
+                if t.language.is_none() {
+                    t.language = input
+                        .language
+                        .clone()
+                        .filter(|l| l != "auto")
+                        .or_else(|| text_language(&t, &self.script));
+                }
+                (t, None, started.elapsed().as_secs_f64())
+            } else {
+                self.transcribe(input)?
+            };
         times.decode_s = decode_s;
         times.asr_s = started.elapsed().as_secs_f64() - decode_s;
         if agent.as_ref().is_some_and(|a| a.decided_by == "default") {
@@ -886,11 +247,11 @@ impl Analyser {
             language,
             prompts: self.prompts.clone(),
         };
-        let (t, decode_s) = transcribe_call_timed(listener, &input.path, &options)?;
+        let (t, decode_s) = hear::transcribe_call_timed(listener, &input.path, &options)?;
         let stereo = t
             .layout
             .as_ref()
-            .is_some_and(|l| l.kind == LayoutKind::Stereo);
+            .is_some_and(|l| l.kind == guion_core::transcript::LayoutKind::Stereo);
         let voices = t.utterances.iter().any(|u| u.voice.is_some());
         let agent = |channel, decided_by: &str| {
             Some(AgentChannel {
@@ -1010,5 +371,30 @@ fn decide_agent_side(aligner: &Aligner, t: &mut Transcript) -> AgentChannel {
         voice: voices.then_some(side),
         decided_by: "script".into(),
         confidence: Some(confidence),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whisper_is_prompted_with_the_scripts_names_and_key_words_not_its_forbidden_phrases() {
+        let toml = include_str!("../../../examples/scripts/acme-seguros.toml");
+        let (script, _) = Script::parse(toml, "acme-seguros.toml").expect("the example parses");
+        let prompts = asr_prompts(&script);
+        let es = &prompts["es"];
+        assert!(es.starts_with("Acme Seguros,"), "{es}");
+        assert!(
+            prompts["en"].starts_with("Acme Insurance,"),
+            "{}",
+            prompts["en"]
+        );
+        for f in &script.forbidden {
+            for phrase in f.variants.values().flatten() {
+                assert!(!es.contains(phrase.as_str()), "{phrase} in {es}");
+            }
+        }
+        assert!(es.split(", ").count() <= 40);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Decoding and resampling (`audio`), what the channels are (`layout`), where people speak (`vad`),
 //! who speaks when in a mono mix (`diarize`), what language is spoken (`language`), and Whisper
-//! (`asr`). Models are loaded once by the caller and reused for every call.
+//! (`asr`); `hear` runs them in order on one recording. A `hear::Listener` holds one worker's speech
+//! models, loaded once and reused for every call.
 
 // No `unsafe` but the GSM decoder's C binding (audio/gsm.rs), which allows it for itself.
 #![deny(unsafe_code)]
@@ -10,6 +11,7 @@
 pub mod asr;
 pub mod audio;
 pub mod diarize;
+pub mod hear;
 pub mod language;
 pub mod layout;
 pub mod vad;
