@@ -13,7 +13,7 @@ use guion_core::script::Script;
 use guion_core::transcript::Transcript;
 use guion_core::transcript::read::{CsvColumns, InputFormat};
 use guion_meaning::{Classifier, ClassifierOptions, ClassifyError, ScriptMeaning};
-use guion_speech::asr::{AsrError, AsrOptions};
+use guion_speech::asr::AsrOptions;
 use guion_speech::hear::{self, HearError, HearOptions, Listener};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -22,8 +22,6 @@ use std::time::Instant;
 pub enum CallError {
     #[error(transparent)]
     Hear(#[from] HearError),
-    #[error("{file}: {source}")]
-    Asr { file: String, source: AsrError },
     #[error(transparent)]
     Read(#[from] guion_core::transcript::read::ReadError),
     #[error("{file}: {source}")]
@@ -234,7 +232,7 @@ impl Analyser {
                     reason: e.to_string(),
                 })?;
             let listener = Listener::load(&model, self.options.asr.clone()).map_err(|source| {
-                CallError::Asr {
+                HearError::Asr {
                     file: file.clone(),
                     source,
                 }
