@@ -176,7 +176,7 @@ fn atom_at(text: &str, tokens: &[Token], i: usize) -> Option<Atom> {
                 start: token.start,
                 end: token.end,
                 digits: written.chars().filter(char::is_ascii_digit).collect(),
-                spoken: false,
+                spoken: dictated(text, token),
                 weak: false,
                 first_token: i,
                 next_token: i + 1,
@@ -220,6 +220,29 @@ fn atom_at(text: &str, tokens: &[Token], i: usize) -> Option<Atom> {
         }
         _ => None,
     }
+}
+
+/// A lone digit tied by a dash to another lone digit ("6-1-0, 3-8-4"): how Whisper writes digits
+/// read out one by one, so it joins across commas like a spoken digit does.
+fn dictated(text: &str, token: &Token) -> bool {
+    let lone = |s: &str| s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit());
+    if !lone(&text[token.start..token.end]) {
+        return false;
+    }
+    let before = text[..token.start]
+        .strip_suffix('-')
+        .and_then(|t| t.chars().last());
+    let after = text[token.end..]
+        .strip_prefix('-')
+        .and_then(|t| t.chars().next());
+    let single = |at: usize, len: usize| {
+        let b = text.as_bytes();
+        at.checked_sub(1).is_none_or(|p| !b[p].is_ascii_digit())
+            && b.get(at + len).is_none_or(|n| !n.is_ascii_digit())
+    };
+    let tied_before = before.is_some_and(|c| c.is_ascii_digit()) && single(token.start - 2, 1);
+    let tied_after = after.is_some_and(|c| c.is_ascii_digit()) && single(token.end + 1, 1);
+    tied_before || tied_after
 }
 
 /// Whether two atoms with `gap` between them belong to one number. Spaces, dashes, brackets and
@@ -702,6 +725,21 @@ mod tests {
         assert_eq!(redact("my number is 077009040461"), "my number is [PHONE]");
         kept("thanks for calling, that's for 2 weeks");
         kept("it's 15 for 20 pounds");
+    }
+
+    #[test]
+    fn digits_written_one_by_one_with_dashes_join_like_spoken_ones() {
+        // Whisper base on "seis uno dos, tres ocho cuatro, nueve cero siete" (espeak-ng, Spanish).
+        assert_eq!(
+            redact("Le llamamos al 6-1-0, 3-8-4-9-0-7 para confirmarlo."),
+            "Le llamamos al [PHONE] para confirmarlo."
+        );
+        assert_eq!(
+            redact("la tarjeta es 4-5-3-9, 1-4-8-8, 0-3-4-3, 6-4-6-7."),
+            "la tarjeta es [CARD]."
+        );
+        kept("el marcador quedó 2-1, luego 3-0, y al final 4-2-1");
+        kept("la póliza 12-34, la 56-78");
     }
 
     #[test]
