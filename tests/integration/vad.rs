@@ -1,8 +1,6 @@
 //! Silero VAD on real speech and on what a call carries that is not speech.
 
-mod common;
-
-use common::prompt_path;
+use crate::util::prompt_path;
 use guion_speech::audio::{self, SAMPLE_RATE, SpeechRegion};
 use guion_speech::vad::{Vad, VadOptions};
 use std::sync::{Mutex, MutexGuard, OnceLock};

@@ -3,9 +3,7 @@
 //! that switches from Spanish to English, and words said on one side of a long pause. The speech is
 //! Debian's recorded Asterisk prompts (human voices, 8 kHz) in Spanish, English, French and Russian.
 
-mod common;
-
-use common::{listener, prompt_references, write_wav};
+use crate::util::{listener, prompt_references, write_wav};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::normalize::{Lang, wer};
 use guion_core::transcript::{Speaker, Transcript};
@@ -16,7 +14,7 @@ use std::path::Path;
 
 /// A prompt of Debian's Asterisk sounds as 16 kHz samples.
 fn prompt(lang: &str, id: &str) -> Vec<f32> {
-    audio::decode_file(&common::prompt_path(lang, id))
+    audio::decode_file(&crate::util::prompt_path(lang, id))
         .unwrap()
         .channels
         .remove(0)
@@ -231,7 +229,7 @@ fn words_are_timed_on_their_own_side_of_a_long_pause() {
 /// (Asterisk's English prompts), the customer the speaker of Azure's sample. Stretches of the
 /// customer are cut at their own pauses, so no word is split.
 fn two_party_mono() -> Option<(Vec<f32>, f64)> {
-    let customer = audio::decode_file(&common::shared_speech("azure-en-US-general.wav")?)
+    let customer = audio::decode_file(&crate::util::shared_speech("azure-en-US-general.wav")?)
         .unwrap()
         .channels
         .remove(0);

@@ -1,6 +1,6 @@
-//! Mono calls with a known answer, for `tests/diarize.rs` and `benches/diarize.rs`: real recorded
-//! utterances of two different real speakers, alternated as the two channels of a call (with pauses
-//! and some overtalk), then mixed to one channel. Each channel's own speech activity
+//! Mono calls with a known answer, for `tests/integration/diarize.rs` and `benches/diarize.rs`: real
+//! recorded utterances of two different real speakers, alternated as the two channels of a call (with
+//! pauses and some overtalk), then mixed to one channel. Each channel's own speech activity
 //! (`audio::speech_regions` on that channel alone) is the reference.
 #![allow(dead_code)]
 

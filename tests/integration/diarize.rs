@@ -1,10 +1,8 @@
 //! Speaker separation with the real segmentation model on real recordings: a two-party mono mixdown
-//! built from two real speakers (tests/diarize_calls), one-speaker recordings, and audio too short
-//! for a window.
+//! built from two real speakers (`diarize_calls`), one-speaker recordings, and audio too short for a
+//! window.
 
-mod diarize_calls;
-
-use diarize_calls as calls;
+use crate::diarize_calls as calls;
 use guion_speech::diarize::{Diarizer, diarization_error};
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
-//! Shared by the integration tests: the real model, loaded once per test binary, and the real
-//! recordings they run on (Debian's Asterisk prompts, installed by scripts/setup, and ../shared/data).
+//! Shared by the integration tests (and included by benches/language.rs and benches/vad.rs): the real
+//! model, loaded once per test binary, and the real recordings they run on (Debian's Asterisk
+//! prompts, installed by scripts/setup, and ../shared/data).
 #![allow(dead_code)]
 
 use guion_models as models;

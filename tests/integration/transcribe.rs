@@ -1,8 +1,6 @@
 //! Transcription with the real Whisper base model on real recorded speech.
 
-mod common;
-
-use common::{PROMPTS, listener, prompt_path, prompt_references, shared_speech, write_wav};
+use crate::util::{PROMPTS, listener, prompt_path, prompt_references, shared_speech, write_wav};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::normalize::{Lang, wer};
 use guion_core::transcript::{Speaker, Transcript};

@@ -1,8 +1,6 @@
 //! `guion call` on the example transcripts, on real ABCD dialogues against a script written from
 //! ABCD's own workflow guidelines, and on a real recording whose layout it must work out.
 
-mod common;
-
 use guion_core::align::{AlignOptions, Aligner, StepStatus};
 use guion_core::script::Script;
 use guion_core::transcript::read;
@@ -210,16 +208,18 @@ fn an_abcd_workflow_checks_real_abcd_dialogues() {
 #[test]
 fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
     let customer =
-        guion_speech::audio::decode_file(&common::prompt_path("en", "privacy-unident")).unwrap();
+        guion_speech::audio::decode_file(&crate::util::prompt_path("en", "privacy-unident"))
+            .unwrap();
     let agent =
-        guion_speech::audio::decode_file(&common::prompt_path("en", "queue-youarenext")).unwrap();
+        guion_speech::audio::decode_file(&crate::util::prompt_path("en", "queue-youarenext"))
+            .unwrap();
     let (c, a) = (&customer.channels[0], &agent.channels[0]);
     let gap = vec![0.0f32; 8_000];
     let left: Vec<f32> = [c.as_slice(), &gap, &vec![0.0; a.len()]].concat();
     let right: Vec<f32> = [vec![0.0; c.len()].as_slice(), &gap, a].concat();
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("call.wav");
-    common::write_wav(&wav, &[left, right]);
+    crate::util::write_wav(&wav, &[left, right]);
     let script = dir.path().join("queue.toml");
     std::fs::write(
         &script,
