@@ -9,7 +9,7 @@ use guion_speech::audio::{self, GateOptions, SAMPLE_RATE};
 use guion_speech::diarize::Turn;
 use std::path::{Path, PathBuf};
 
-pub const SPEECH: &str = "/work/shared/data/speech";
+pub const SPEECH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/speech");
 
 /// A speaker's utterances, each a run of speech cut at pauses of 0.8 s or more.
 pub struct Voice {
