@@ -8,11 +8,11 @@
 //!
 //! The calls: real utterances of two different real speakers (the AWS demo agent, the Azure sample
 //! speaker, Asterisk's Allison in English and Spanish) alternated with pauses and overtalk by
-//! `tests/diarize_calls`; one-speaker recordings, which must come out as one speaker; with `--night
-//! DIR`, the demo night's stereo WAVs (scripts/make-demo-night) mixed to mono; and katiesteve.wav, a
-//! real two-speaker mono recording without a reference, whose turns are printed.
+//! `tests/integration/diarize_calls.rs`; one-speaker recordings, which must come out as one speaker;
+//! with `--night DIR`, the demo night's stereo WAVs (scripts/make-demo-night) mixed to mono; and
+//! katiesteve.wav, a real two-speaker mono recording without a reference, whose turns are printed.
 
-#[path = "../tests/diarize_calls/mod.rs"]
+#[path = "../tests/integration/diarize_calls.rs"]
 mod calls;
 
 use calls::{Call, Voice};

@@ -9,17 +9,17 @@ use guion_speech::audio;
 use guion_speech::language::{self, CallLanguage, Heard};
 use std::time::Instant;
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/integration/util.rs"]
+mod util;
 
 /// The tests' prompts; the first twelve make three calls of four.
-const IDS: &[&str] = common::PROMPTS;
+const IDS: &[&str] = util::PROMPTS;
 
 /// A "call": prompts of one language one after another with a second of silence between.
 fn call(lang: &str, ids: &[&str]) -> Vec<f32> {
     let mut out = Vec::new();
     for id in ids {
-        let Ok(a) = audio::decode_file(&common::prompt_path(lang, id)) else {
+        let Ok(a) = audio::decode_file(&util::prompt_path(lang, id)) else {
             continue;
         };
         out.extend_from_slice(&a.channels[0]);

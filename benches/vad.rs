@@ -3,9 +3,10 @@
 //! everything. For each: seconds of audio kept, and Whisper base (beam 5) on what was kept — word
 //! error rate where there is a reference, words written where there should be none, wall time.
 //!
-//! Inputs: (a) Debian's Asterisk prompts, Spanish and English (tests/common PROMPTS, reference texts
-//! from core-sounds-*.txt.gz); (b) ../shared/data/speech; (c) ten seconds each of digital silence,
-//! −30 dBFS hiss, a 425 Hz hold tone, a 425 Hz ringing cadence and a melody of harmonic notes.
+//! Inputs: (a) Debian's Asterisk prompts, Spanish and English (the integration tests' PROMPTS in
+//! tests/integration/util.rs, reference texts from core-sounds-*.txt.gz); (b) ../shared/data/speech;
+//! (c) ten seconds each of digital silence, −30 dBFS hiss, a 425 Hz hold tone, a 425 Hz ringing
+//! cadence and a melody of harmonic notes.
 //!
 //! usage: cargo bench --bench vad -- [--no-asr] [--asr-all] [--only SET] [--threads T]
 //!        [--vad NAME=THR,NEG,MIN_SPEECH,MIN_SILENCE,PAD]...
@@ -22,9 +23,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-use common::{PROMPTS, prompt_path, prompt_references};
+#[path = "../tests/integration/util.rs"]
+mod util;
+use util::{PROMPTS, prompt_path, prompt_references};
 
 struct Input {
     set: &'static str,

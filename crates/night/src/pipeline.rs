@@ -83,7 +83,10 @@ pub struct Analyser {
     prompts: BTreeMap<String, String>,
     /// `speech_detector()`, settled once: it goes into every recording's key.
     speech_detector: &'static str,
-    meaning: Option<(Classifier, ScriptMeaning)>,
+    /// The encoder and heads; with `prepared`, tone, values and steps by meaning are on.
+    classifier: Option<Classifier>,
+    /// The script embedded for the classifier, when `AnalyserOptions::meaning`.
+    prepared: Option<ScriptMeaning>,
     redactor: Option<Redactor>,
 }
 
@@ -91,12 +94,32 @@ impl Analyser {
     /// Loads the encoder and heads now (a missing model should stop the night before it starts);
     /// Whisper waits for the first recording, since a night of chat logs never needs it.
     pub fn new(script: &Script, options: AnalyserOptions) -> Result<Analyser, ClassifyError> {
-        let meaning = if options.meaning {
-            let mut classifier = Classifier::load(&options.classifier)?;
-            let prepared = classifier.prepare(script)?;
-            Some((classifier, prepared))
-        } else {
-            None
+        Analyser::with_models(script, options, None, None)
+    }
+
+    /// As `new`, but with models the caller has already loaded, to take back with `into_models`: for
+    /// a caller that analyses with several scripts or options in turn and should not load the
+    /// encoder and Whisper again each time (the integration tests share one of each across the test
+    /// binary). A `classifier` must have been loaded with `options.classifier`, a `listener` from
+    /// `options.asr_model` with `options.asr`; neither is checked. What is not given is loaded as by
+    /// `new`. With `options.meaning` off, a classifier given is kept, unused, for `into_models`.
+    pub fn with_models(
+        script: &Script,
+        options: AnalyserOptions,
+        classifier: Option<Classifier>,
+        listener: Option<Listener>,
+    ) -> Result<Analyser, ClassifyError> {
+        let (classifier, prepared) = match classifier {
+            Some(mut c) if options.meaning => {
+                let prepared = c.prepare(script)?;
+                (Some(c), Some(prepared))
+            }
+            None if options.meaning => {
+                let mut c = Classifier::load(&options.classifier)?;
+                let prepared = c.prepare(script)?;
+                (Some(c), Some(prepared))
+            }
+            idle => (idle, None),
         };
         Ok(Analyser {
             script: script.clone(),
@@ -109,9 +132,15 @@ impl Analyser {
                 BTreeMap::new()
             },
             options,
-            listener: None,
-            meaning,
+            listener,
+            classifier,
+            prepared,
         })
+    }
+
+    /// The models this analyser loaded or was given: `(classifier, listener)`, for the next one.
+    pub fn into_models(self) -> (Option<Classifier>, Option<Listener>) {
+        (self.classifier, self.listener)
     }
 
     /// What decides this worker's record of a call (the store's key, with the call's content).
@@ -130,11 +159,15 @@ impl Analyser {
                 prompt: self.options.script_prompt,
                 speech: self.speech_detector.to_string(),
             }),
-            meaning: self.meaning.as_ref().map(|(c, prepared)| key::Meaning {
-                encoder: c.encoder_id(),
-                tone_head: c.tone_head_id().to_string(),
-                values: prepared.values_id().to_string(),
-            }),
+            meaning: self
+                .classifier
+                .as_ref()
+                .zip(self.prepared.as_ref())
+                .map(|(c, prepared)| key::Meaning {
+                    encoder: c.encoder_id(),
+                    tone_head: c.tone_head_id().to_string(),
+                    values: prepared.values_id().to_string(),
+                }),
             redact: self.options.redact,
             channels,
             language: language.map(String::from),
@@ -177,8 +210,8 @@ impl Analyser {
             return Ok((record, times));
         }
         let started = Instant::now();
-        let meaning = match &mut self.meaning {
-            Some((classifier, prepared)) => {
+        let meaning = match (&mut self.classifier, &self.prepared) {
+            (Some(classifier), Some(prepared)) => {
                 let m = classifier
                     .classify(&transcript, prepared)
                     .map_err(|source| CallError::Classify {
@@ -187,13 +220,13 @@ impl Analyser {
                     })?;
                 Some((m, classifier.tone_labels().to_vec()))
             }
-            None => None,
+            _ => None,
         };
         times.classify_s = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let alignment = match (&meaning, &self.meaning) {
-            (Some((m, _)), Some((_, prepared))) => self
+        let alignment = match (&meaning, &self.prepared) {
+            (Some((m, _)), Some(prepared)) => self
                 .aligner
                 .align_with(&transcript, Some(&prepared.semantic(m))),
             _ => self.aligner.align(&transcript),

@@ -1,29 +1,35 @@
 //! Speaker separation with the real segmentation model on real recordings: a two-party mono mixdown
-//! built from two real speakers (tests/diarize_calls), one-speaker recordings, and audio too short
-//! for a window.
+//! built from two real speakers (`diarize_calls`), one-speaker recordings, and audio too short for a
+//! window.
 
-mod diarize_calls;
-
-use diarize_calls as calls;
+use crate::diarize_calls as calls;
+use crate::util::{self, Lent, require};
 use guion_speech::diarize::{Diarizer, diarization_error};
-use std::path::PathBuf;
+use std::sync::Mutex;
 
-fn model() -> PathBuf {
-    let path = guion_models::cache_dir().join("models/pyannote-segmentation-3.0.onnx");
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/setup (it installs the pyannote-segmentation model)",
-        path.display()
-    );
-    path
+/// The segmentation model and the runtime it runs on.
+fn segmenter() -> Result<(), String> {
+    util::model("pyannote-segmentation")?;
+    util::onnx_runtime()
 }
 
-fn diarizer() -> Diarizer {
-    Diarizer::load(&model(), 2).unwrap_or_else(|e| panic!("{e}"))
+/// The installed model, loaded once per test binary; `require!(segmenter())` first.
+fn diarizer() -> Lent<Diarizer> {
+    static DIARIZER: Mutex<Option<Diarizer>> = Mutex::new(None);
+    util::lend(&DIARIZER, || {
+        let model =
+            guion_models::resolve("pyannote-segmentation").unwrap_or_else(|e| panic!("{e}"));
+        Diarizer::load(&model.path, 2).unwrap_or_else(|e| panic!("{e}"))
+    })
 }
 
 #[test]
 fn two_real_speakers_mixed_to_mono_are_told_apart() {
+    require!(
+        segmenter(),
+        util::prompts("en"),
+        util::shared_speech("azure-en-US-general.wav")
+    );
     let allison = calls::allison("en", 40);
     let azure = calls::voice_from_file("azure-en-US-general.wav");
     let call = calls::two_party("allison-en+azure", &allison, &azure, 120.0, 5);
@@ -51,6 +57,11 @@ fn two_real_speakers_mixed_to_mono_are_told_apart() {
 
 #[test]
 fn one_speaker_comes_out_as_one() {
+    require!(
+        segmenter(),
+        util::shared_speech("aws-demo-agent.wav"),
+        util::shared_speech("azure-en-US-general.wav")
+    );
     let mut diarizer = diarizer();
     // The AWS agent alone, with the long silences where the customer spoke: the model gives this
     // voice two labels across a silence, and the voice cue must bring them back together.
@@ -67,6 +78,7 @@ fn one_speaker_comes_out_as_one() {
 
 #[test]
 fn empty_and_short_audio_do_not_break_it() {
+    require!(segmenter(), util::shared_speech("jfk.flac"));
     let mut diarizer = diarizer();
     assert_eq!(diarizer.diarize(&[]).unwrap().speakers, 0);
     assert!(diarizer.diarize(&[0.0; 100]).unwrap().turns.is_empty());

@@ -1,10 +1,11 @@
 //! The installed models: listed, verified, and reproducible from their source by guion's own converter.
 
+use crate::util::{self, require};
 use guion_models::{self as models, Manifest, State};
-use std::process::Command;
 
 #[test]
 fn required_models_are_installed_and_verify() {
+    require!(util::model("base"), util::model("onnxruntime"));
     let manifest = Manifest::embedded().unwrap();
     let base = manifest.get("base").unwrap();
     assert_eq!(
@@ -12,10 +13,7 @@ fn required_models_are_installed_and_verify() {
         State::Verified,
         "run scripts/setup first"
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
-        .arg("models")
-        .output()
-        .unwrap();
+    let output = util::guion().arg("models").output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("base  verified"), "{stdout}");
@@ -31,9 +29,13 @@ fn required_models_are_installed_and_verify() {
 fn converting_the_cached_source_reproduces_the_pinned_file() {
     let manifest = Manifest::embedded().unwrap();
     let spec = manifest.get("base").unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::file(
+        &spec.source_dir(),
+        "the CTranslate2 source of Whisper base; run scripts/setup"
+    ));
+    let dir = util::tempdir();
     let out = dir.path().join("ggml-base.bin");
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let output = util::guion()
         .args(["models", "convert", "--ct2"])
         .arg(spec.source_dir())
         .arg("--out")
@@ -50,8 +52,8 @@ fn converting_the_cached_source_reproduces_the_pinned_file() {
 
 #[test]
 fn a_missing_model_says_how_to_install_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let dir = util::tempdir();
+    let output = util::guion()
         .env("GUION_CACHE", dir.path())
         .args(["transcribe", "anything.wav"])
         .output()
@@ -67,6 +69,10 @@ fn a_missing_model_says_how_to_install_it() {
 /// installed file. `install` checks the first two on the way in; the installed file is what verifies.
 #[test]
 fn speech_models_are_installed_and_verify() {
+    require!(
+        util::model("silero-vad"),
+        util::model("pyannote-segmentation")
+    );
     let manifest = Manifest::embedded().unwrap();
     for name in ["silero-vad", "pyannote-segmentation"] {
         let spec = manifest.get(name).unwrap();
@@ -90,10 +96,7 @@ fn speech_models_are_installed_and_verify() {
     assert_eq!(pyannote.file, "pyannote-segmentation-3.0.onnx");
     assert_eq!(pyannote.bytes, 5_983_836);
 
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
-        .arg("models")
-        .output()
-        .unwrap();
+    let output = util::guion().arg("models").output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("silero-vad  verified"), "{stdout}");

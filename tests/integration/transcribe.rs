@@ -1,8 +1,8 @@
 //! Transcription with the real Whisper base model on real recorded speech.
 
-mod common;
-
-use common::{PROMPTS, listener, prompt_path, prompt_references, shared_speech, write_wav};
+use crate::util::{
+    self, PROMPTS, listener, prompt_path, prompt_references, require, shared_speech, write_wav,
+};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::normalize::{Lang, wer};
 use guion_core::transcript::{Speaker, Transcript};
@@ -10,6 +10,16 @@ use guion_speech::audio;
 use guion_speech::hear::{HearOptions, transcribe_call};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Whisper and the prompts and reference texts in `langs`: what most tests here need.
+fn hearing(langs: &[&str]) -> Result<(), String> {
+    util::whisper()?;
+    for lang in langs {
+        util::prompts(lang)?;
+        util::references(lang)?;
+    }
+    Ok(())
+}
 
 fn transcribe(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Transcript {
     let choice: LanguageChoice = language.parse().unwrap();
@@ -76,6 +86,7 @@ fn corpus_wer(lang: &str) -> f64 {
 // room for thread-count differences, none for a regression in decoding, resampling or the gate.
 #[test]
 fn spanish_prompts_meet_the_word_error_rate_bound() {
+    require!(hearing(&["es"]));
     let w = corpus_wer("es");
     eprintln!("Spanish corpus WER: {w:.3}");
     assert!(w <= 0.20, "Spanish WER {w:.3} above the 0.20 bound");
@@ -83,6 +94,7 @@ fn spanish_prompts_meet_the_word_error_rate_bound() {
 
 #[test]
 fn english_prompts_meet_the_word_error_rate_bound() {
+    require!(hearing(&["en"]));
     let w = corpus_wer("en");
     eprintln!("English corpus WER: {w:.3}");
     assert!(w <= 0.10, "English WER {w:.3} above the 0.10 bound");
@@ -90,6 +102,7 @@ fn english_prompts_meet_the_word_error_rate_bound() {
 
 #[test]
 fn language_is_detected_per_call_among_those_allowed() {
+    require!(util::whisper(), util::prompts("es"), util::prompts("en"));
     let es = transcribe(&prompt_path("es", "queue-youarenext"), None, "auto");
     assert_eq!(es.language.as_deref(), Some("es"));
     let en = transcribe(&prompt_path("en", "queue-youarenext"), None, "auto");
@@ -98,9 +111,8 @@ fn language_is_detected_per_call_among_those_allowed() {
 
 #[test]
 fn jfk_is_transcribed_word_for_word() {
-    let Some(path) = shared_speech("jfk.flac") else {
-        return;
-    };
+    require!(util::whisper());
+    let path = require!(shared_speech("jfk.flac"));
     // The file is stereo with the same speaker on both sides: one voice, one channel.
     let t = transcribe(&path, Some(ChannelLayout::Mono), "auto");
     assert_eq!(t.language.as_deref(), Some("en"));
@@ -111,9 +123,8 @@ fn jfk_is_transcribed_word_for_word() {
 
 #[test]
 fn mu_law_telephone_audio_is_transcribed() {
-    let Some(path) = shared_speech("whatstheweatherlike-mulaw.wav") else {
-        return;
-    };
+    require!(util::whisper());
+    let path = require!(shared_speech("whatstheweatherlike-mulaw.wav"));
     let t = transcribe(&path, None, "en");
     let w = wer("What's the weather like?", &text_of(&t), Some(Lang::En));
     assert!(w <= 0.25, "WER {w:.3}: {}", text_of(&t));
@@ -121,6 +132,7 @@ fn mu_law_telephone_audio_is_transcribed() {
 
 #[test]
 fn silence_noise_and_tones_give_no_words() {
+    require!(util::whisper());
     let sr = audio::SAMPLE_RATE as usize;
     let silence = vec![0.0f32; 10 * sr];
     // A deterministic pseudo-random hiss at about -30 dBFS: line noise.
@@ -155,6 +167,7 @@ fn silence_noise_and_tones_give_no_words() {
 
 #[test]
 fn the_two_channels_of_a_stereo_call_are_two_speakers() {
+    require!(hearing(&["es"]));
     let agent = audio::decode_file(&prompt_path("es", "queue-youarenext")).unwrap();
     let customer = audio::decode_file(&prompt_path("es", "privacy-unident")).unwrap();
     let (a, c) = (&agent.channels[0], &customer.channels[0]);
@@ -162,7 +175,7 @@ fn the_two_channels_of_a_stereo_call_are_two_speakers() {
     // Agent speaks, then the customer answers while the agent's line is quiet.
     let left: Vec<f32> = [a.as_slice(), &gap, &vec![0.0; c.len()]].concat();
     let right: Vec<f32> = [vec![0.0; a.len()].as_slice(), &gap, c].concat();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let path = dir.path().join("call.wav");
     write_wav(&path, &[left.clone(), right.clone()]);
     let refs = prompt_references("es");
@@ -224,7 +237,8 @@ fn the_two_channels_of_a_stereo_call_are_two_speakers() {
 
 #[test]
 fn the_cli_reports_each_bad_file_and_transcribes_the_rest() {
-    let tmp = tempfile::tempdir().unwrap();
+    require!(util::whisper(), util::prompts("en"));
+    let tmp = util::tempdir();
     let dir = tmp.path();
     let good = prompt_path("en", "conf-getchannel");
     let bad = [
@@ -240,7 +254,7 @@ fn the_cli_reports_each_bad_file_and_transcribes_the_rest() {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
     let out = dir.join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let output = util::guion()
         .arg("transcribe")
         .args([
             "--format",
@@ -286,6 +300,7 @@ fn the_cli_reports_each_bad_file_and_transcribes_the_rest() {
 /// equal an uninterrupted one.
 #[test]
 fn transcripts_do_not_depend_on_what_was_decoded_before() {
+    require!(util::whisper(), util::prompts("es"), util::prompts("en"));
     let path = prompt_path("es", "privacy-unident");
     let first = transcribe(&path, None, "es");
     transcribe(&prompt_path("es", "conf-usermenu"), None, "es");
@@ -299,15 +314,25 @@ fn transcripts_do_not_depend_on_what_was_decoded_before() {
 /// Asterisk and stored as raw GSM), which scripts/setup unpacks into the cache: the package
 /// conflicts with asterisk-core-sounds-es, whose reference texts these tests need.
 fn colombian_prompt(id: &str) -> PathBuf {
-    let path = guion_models::cache_dir()
-        .join("data/asterisk-prompt-es-co/usr/share/asterisk/sounds/es")
-        .join(format!("{id}.gsm"));
+    let path = colombian_dir().join(format!("{id}.gsm"));
     assert!(
         path.is_file(),
         "{} is missing: run scripts/setup, which unpacks asterisk-prompt-es-co into the cache",
         path.display()
     );
     path
+}
+
+fn colombian_dir() -> PathBuf {
+    guion_models::cache_dir().join("data/asterisk-prompt-es-co/usr/share/asterisk/sounds/es")
+}
+
+/// The Colombian prompts, unpacked.
+fn colombian_prompts() -> Result<PathBuf, String> {
+    util::file(
+        &colombian_dir(),
+        "the Colombian prompts; run scripts/setup, which unpacks asterisk-prompt-es-co into the cache",
+    )
 }
 
 /// Prompts whose Colombian recording says much what the Mexican reference text says. Wording still
@@ -328,6 +353,7 @@ const COLOMBIAN_PROMPTS: &[&str] = &[
 // the rest the wording above. A decoding fault (wrong framing, lost state) gives noise, not words.
 #[test]
 fn colombian_gsm_prompts_are_transcribed() {
+    require!(hearing(&["es"]), colombian_prompts());
     let refs = prompt_references("es");
     let (mut errors, mut words) = (0.0, 0.0);
     for id in COLOMBIAN_PROMPTS {
@@ -366,12 +392,11 @@ fn likeness(source: &[f32], decoded: &[f32]) -> (f64, f64) {
 // codec costs at most a word here.
 #[test]
 fn gsm_in_wav_made_by_sox_matches_its_source_and_is_transcribed() {
-    let sox_ok = Command::new("sox")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(sox_ok, "sox is missing: scripts/setup installs it");
-    let dir = tempfile::tempdir().unwrap();
+    require!(
+        hearing(&["es"]),
+        util::program("sox", "scripts/setup installs it")
+    );
+    let dir = util::tempdir();
     let refs = prompt_references("es");
     let (mut errors, mut words) = (0.0, 0.0);
     for id in [
@@ -421,7 +446,9 @@ fn gsm_in_wav_made_by_sox_matches_its_source_and_is_transcribed() {
 /// reaches the terminal: no log lines from the decoders underneath.
 #[test]
 fn the_cli_gives_one_clear_line_per_damaged_gsm_file() {
-    let tmp = tempfile::tempdir().unwrap();
+    // `guion transcribe` loads Whisper (and with it the speech models) before it reads a file.
+    require!(util::whisper(), colombian_prompts());
+    let tmp = util::tempdir();
     let dir = tmp.path();
     let real = std::fs::read(colombian_prompt("conf-getconfno")).unwrap();
     let garbage: Vec<u8> = (0..20_000u32)
@@ -464,10 +491,9 @@ fn the_cli_gives_one_clear_line_per_damaged_gsm_file() {
     for (name, bytes, _) in &bad {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let output = util::guion()
         .args(["transcribe", "--quiet", "--language", "es"])
         .args(bad.iter().map(|(name, ..)| dir.join(name)))
-        .env_remove("RUST_LOG")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

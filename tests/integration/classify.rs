@@ -1,30 +1,38 @@
 //! Tone, values and matching by meaning with the real encoder (multilingual-e5-small through ONNX
-//! Runtime) and the tone head scripts/setup trains: what `guion call` and `guion train` say, and how
-//! they fail when the runtime or a model is missing.
+//! Runtime) and the tone head scripts/setup trains: what a call's analysis finds (in this process,
+//! with the shared classifier), what `guion call` and `guion train` say, and how they fail when the
+//! runtime or a model is missing.
 
+use crate::util::{self, require};
 use guion_core::script::Script;
 use guion_core::transcript::{Speaker, Transcript, Utterance};
-use guion_meaning::{Classifier, ClassifierOptions, Encoder, EncoderOptions, cosine};
+use guion_meaning::{Encoder, EncoderOptions, cosine};
+use guion_night::pipeline::AnalyserOptions;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Output;
 
 const ACME: &str = "examples/scripts/acme-seguros.toml";
 
 fn guion(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_guion"));
-    command.current_dir(root()).args(args);
+    let mut command = util::guion();
+    command.args(args);
     for (k, v) in env {
         command.env(k, v);
     }
     command.output().unwrap()
 }
 
-fn call_json(file: &str, extra: &[&str]) -> Value {
+/// `guion call FILE --script ACME --json`, in this process; `meaning: false` is `--no-meaning`.
+fn call_json(file: &str, meaning: bool) -> Value {
+    let options = AnalyserOptions {
+        meaning,
+        ..util::call_options()
+    };
+    util::call_json(&util::fixture(file), &util::fixture(ACME), options)
+}
+
+/// `guion call FILE --script ACME --json EXTRA…`, for what only the command line does.
+fn guion_call_json(file: &str, extra: &[&str]) -> Value {
     let mut args = vec!["call", file, "--json", "--script", ACME];
     args.extend_from_slice(extra);
     let output = guion(&args, &[]);
@@ -56,7 +64,8 @@ fn agent_utterance<'a>(v: &'a Value, containing: &str) -> &'a Value {
 /// lexicon scores 0.40–0.52 on the same rows.
 #[test]
 fn tone_head_meets_its_held_out_bound_in_both_languages_and_beats_the_lexicon() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::encoder());
+    let dir = util::tempdir();
     let out = dir.path().join("tone.json");
     let output = guion(
         &[
@@ -90,6 +99,8 @@ fn tone_head_meets_its_held_out_bound_in_both_languages_and_beats_the_lexicon() 
 
 #[test]
 fn the_encoder_gives_the_same_vectors_for_the_same_text_whatever_the_batch() {
+    require!(util::encoder());
+    // An encoder of its own: the shared classifier does not lend out the one inside it.
     let mut encoder = Encoder::load(&EncoderOptions::default()).unwrap();
     let texts = [
         "Gracias por llamar a Acme Seguros, le atiende Lucía.",
@@ -110,6 +121,7 @@ fn the_encoder_gives_the_same_vectors_for_the_same_text_whatever_the_batch() {
 
 #[test]
 fn steps_said_in_other_words_are_found_by_meaning_and_words_win_where_both_exist() {
+    require!(util::encoder());
     for (file, by_meaning) in [
         (
             "examples/transcripts/acme-es-paraphrased.txt",
@@ -120,30 +132,31 @@ fn steps_said_in_other_words_are_found_by_meaning_and_words_win_where_both_exist
             &["greeting", "disclosure", "farewell"][..],
         ),
     ] {
-        let v = call_json(file, &[]);
+        let v = call_json(file, true);
         for id in by_meaning {
             let s = step(&v, id);
             assert_eq!(s["status"], "done", "{file}: {id}: {s}");
             assert_eq!(s["evidence"]["match"], "semantic", "{file}: {id}");
         }
         // Without meaning, the same call shows none of them: the words differ that much.
-        let words_only = call_json(file, &["--no-meaning"]);
+        let words_only = call_json(file, false);
         for id in by_meaning {
             assert_eq!(step(&words_only, id)["status"], "missed", "{file}: {id}");
         }
     }
-    let follows = call_json("examples/transcripts/acme-es-follows.txt", &[]);
+    let follows = call_json("examples/transcripts/acme-es-follows.txt", true);
     for s in follows["steps"].as_array().unwrap() {
         assert_eq!(s["evidence"]["match"], "lexical", "{s}");
     }
     // Talk about recordings and ID cards that is not the notice: the notice stays missed.
-    let offtopic = call_json("examples/transcripts/acme-es-offtopic.txt", &[]);
+    let offtopic = call_json("examples/transcripts/acme-es-offtopic.txt", true);
     assert_eq!(step(&offtopic, "disclosure")["status"], "missed");
 }
 
 #[test]
 fn every_agent_utterance_gets_a_tone_and_a_value_and_the_call_its_shares() {
-    let v = call_json("examples/transcripts/acme-es-follows.txt", &[]);
+    require!(util::encoder());
+    let v = call_json("examples/transcripts/acme-es-follows.txt", true);
     for u in v["utterances"].as_array().unwrap() {
         let has_tone = u.get("tone").is_some();
         assert_eq!(has_tone, u["speaker"] == "agent", "{u}");
@@ -194,7 +207,7 @@ fn every_agent_utterance_gets_a_tone_and_a_value_and_the_call_its_shares() {
             .starts_with("prototypes:acme-seguros@")
     );
 
-    let rude = call_json("examples/transcripts/acme-es-breaks.txt", &[]);
+    let rude = call_json("examples/transcripts/acme-es-breaks.txt", true);
     assert_eq!(
         agent_utterance(&rude, "no es mi problema")["tone"]["label"],
         "dismissive"
@@ -203,8 +216,9 @@ fn every_agent_utterance_gets_a_tone_and_a_value_and_the_call_its_shares() {
 
 #[test]
 fn empty_and_foreign_utterances_do_not_break_a_call() {
-    let mut classifier = Classifier::load(&ClassifierOptions::default()).unwrap();
-    let (script, _) = guion_night::input::load_script(&root().join(ACME)).unwrap();
+    require!(util::encoder());
+    let mut classifier = util::classifier();
+    let (script, _) = guion_night::input::load_script(&util::fixture(ACME)).unwrap();
     let prepared = classifier.prepare(&script).unwrap();
     let utterance = |speaker, text: &str| Utterance {
         voice: None,
@@ -255,7 +269,8 @@ fn empty_and_foreign_utterances_do_not_break_a_call() {
 
 #[test]
 fn a_brand_can_train_its_own_value_head_and_use_it() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::encoder());
+    let dir = util::tempdir();
     let out = dir.path().join("acme-values.json");
     let out_s = out.to_str().unwrap();
     let output = guion(
@@ -279,7 +294,8 @@ fn a_brand_can_train_its_own_value_head_and_use_it() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let id = report["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("value-"));
-    let v = call_json(
+    // Through the command line: --value-head is the point.
+    let v = guion_call_json(
         "examples/transcripts/acme-es-follows.txt",
         &["--value-head", out_s],
     );
@@ -305,14 +321,18 @@ fn a_brand_can_train_its_own_value_head_and_use_it() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not a tone head"));
 }
 
+const CALL: [&str; 4] = [
+    "call",
+    "examples/transcripts/acme-es-follows.txt",
+    "--script",
+    ACME,
+];
+
 #[test]
-fn a_missing_runtime_or_model_says_how_to_fix_it() {
-    let call = [
-        "call",
-        "examples/transcripts/acme-es-follows.txt",
-        "--script",
-        ACME,
-    ];
+fn a_missing_runtime_says_how_to_fix_it() {
+    // The runtime is looked for once the encoder's files are found.
+    require!(util::model("e5-small"), util::model("e5-tokenizer"));
+    let call = CALL;
     let no_runtime = guion(
         &call,
         &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")],
@@ -325,8 +345,12 @@ fn a_missing_runtime_or_model_says_how_to_fix_it() {
     );
     assert!(stderr.contains("scripts/setup"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
 
-    let empty = tempfile::tempdir().unwrap();
+#[test]
+fn a_missing_model_says_how_to_fix_it_and_words_alone_need_none() {
+    let call = CALL;
+    let empty = util::tempdir();
     let cache = empty.path().to_str().unwrap();
     let no_models = guion(&call, &[("GUION_CACHE", cache)]);
     assert_eq!(no_models.status.code(), Some(2));
@@ -345,7 +369,6 @@ fn a_missing_runtime_or_model_says_how_to_fix_it() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let _ = Path::new(cache);
 }
 
 /// The held-out check of matching by meaning (tests/fixtures/semantic/sentences.csv, written after
@@ -355,7 +378,8 @@ fn a_missing_runtime_or_model_says_how_to_fix_it() {
 /// aligned alone; a sentence counts as found when exactly its step shows evidence.
 #[test]
 fn matching_by_meaning_on_held_out_sentences() {
-    let mut classifier = Classifier::load(&ClassifierOptions::default()).unwrap();
+    require!(util::encoder());
+    let mut classifier = util::classifier();
     let scripts: Vec<(&str, Script)> = [
         ("acme-seguros", ACME),
         ("telco-en", "examples/scripts/telco-en.toml"),
@@ -364,7 +388,7 @@ fn matching_by_meaning_on_held_out_sentences() {
     .map(|(name, path)| {
         (
             name,
-            guion_night::input::load_script(&root().join(path))
+            guion_night::input::load_script(&util::fixture(path))
                 .unwrap()
                 .0,
         )
@@ -374,8 +398,7 @@ fn matching_by_meaning_on_held_out_sentences() {
         .iter()
         .map(|(_, s)| classifier.prepare(s).unwrap())
         .collect();
-    let mut reader =
-        csv::Reader::from_path(root().join("tests/fixtures/semantic/sentences.csv")).unwrap();
+    let mut reader = csv::Reader::from_path(util::fixture("semantic/sentences.csv")).unwrap();
     // kind -> (rows, right with meaning, right with words only)
     let mut tally: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
     for row in reader.records() {

@@ -1,13 +1,13 @@
 //! `guion report`: the HTML page from hand-made stored calls — hostile text escaped everywhere, no
 //! external reference, every section present — and the command end to end on a temporary store.
 
+use crate::util;
 use guion_core::call::{CallMeta, Outcome, Sourcing, StoredCall};
 use guion_core::record::CallRecord;
 use guion_core::record::StageTimes;
 use guion_night::report::html;
 use guion_night::store::Store;
 use serde_json::json;
-use std::process::Command;
 
 const SCRIPT_TAG: &str = "<script>alert(1)</script>";
 const IMG_TAG: &str = "\"><img src=x onerror=alert(1)>";
@@ -361,7 +361,7 @@ fn one_night_without_meaning_still_renders() {
 
 #[test]
 fn guion_report_writes_the_page_from_a_store() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     {
         let mut store = Store::open(dir.path()).unwrap();
         for (i, c) in night("2026-11-21")
@@ -375,7 +375,7 @@ fn guion_report_writes_the_page_from_a_store() {
                 .unwrap();
         }
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let out = util::guion()
         .arg("report")
         .arg(dir.path())
         .output()
@@ -395,7 +395,7 @@ fn guion_report_writes_the_page_from_a_store() {
     assert!(!dir.path().join("report.html.part").exists());
 
     let other = dir.path().join("older.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let out = util::guion()
         .args(["report", "--night", "2026-11-21", "--out"])
         .arg(&other)
         .arg(dir.path())
@@ -412,7 +412,7 @@ fn guion_report_writes_the_page_from_a_store() {
             .contains("night 2026-11-21")
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let out = util::guion()
         .args(["report", "--night", "2026-01-01"])
         .arg(dir.path())
         .output()
@@ -420,8 +420,8 @@ fn guion_report_writes_the_page_from_a_store() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no night \"2026-01-01\""));
 
-    let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_guion"))
+    let empty = util::tempdir();
+    let out = util::guion()
         .arg("report")
         .arg(empty.path())
         .output()

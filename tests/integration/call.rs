@@ -1,29 +1,16 @@
 //! `guion call` on the example transcripts, on real ABCD dialogues against a script written from
-//! ABCD's own workflow guidelines, and on a real recording whose layout it must work out.
+//! ABCD's own workflow guidelines, and on a real recording whose layout it must work out. What the
+//! analysis finds is checked in this process (`util::analyse`, the shared models); what the command
+//! line does — its terminal view, its errors and exit codes — through `guion`.
 
-mod common;
-
+use crate::util::{self, require};
 use guion_core::align::{AlignOptions, Aligner, StepStatus};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn call_json(file: &Path, script: &str, extra: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
-        .arg("call")
-        .arg(file)
-        .args(["--json", "--script"])
-        .arg(root().join(script))
-        .args(extra)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+/// `guion call FILE --script SCRIPT --json`, in this process.
+fn call_json(file: &Path, script: &str) -> Value {
+    util::call_json(file, &util::fixture(script), util::call_options())
 }
 
 fn statuses(v: &Value) -> Vec<(String, String)> {
@@ -53,11 +40,12 @@ const ACME: &str = "examples/scripts/acme-seguros.toml";
 
 #[test]
 fn calls_that_follow_the_script_score_full_marks_in_both_languages() {
+    require!(util::encoder());
     for file in [
         "examples/transcripts/acme-es-follows.txt",
         "examples/transcripts/acme-en-follows.vtt",
     ] {
-        let v = call_json(&root().join(file), ACME, &[]);
+        let v = call_json(&util::fixture(file), ACME);
         assert_eq!(v["adherence"], 1.0, "{file}: {:?}", statuses(&v));
         assert_eq!(v["forbidden"].as_array().unwrap().len(), 0);
         assert_eq!(v["script"]["id"], "acme-seguros");
@@ -73,10 +61,10 @@ fn calls_that_follow_the_script_score_full_marks_in_both_languages() {
 
 #[test]
 fn a_partial_call_shows_each_kind_of_miss() {
+    require!(util::encoder());
     let v = call_json(
-        &root().join("examples/transcripts/acme-es-partial.txt"),
+        &util::fixture("examples/transcripts/acme-es-partial.txt"),
         ACME,
-        &[],
     );
     assert_eq!(v["language"], "es");
     assert_eq!(
@@ -100,10 +88,10 @@ fn a_partial_call_shows_each_kind_of_miss() {
 
 #[test]
 fn a_broken_call_is_flagged_with_its_forbidden_phrases() {
+    require!(util::encoder());
     let v = call_json(
-        &root().join("examples/transcripts/acme-es-breaks.txt"),
+        &util::fixture("examples/transcripts/acme-es-breaks.txt"),
         ACME,
-        &[],
     );
     assert_eq!(v["adherence"], 0.0);
     let hits: Vec<(&str, &str)> = v["forbidden"]
@@ -131,14 +119,14 @@ fn a_broken_call_is_flagged_with_its_forbidden_phrases() {
 
 #[test]
 fn the_terminal_view_is_plain_when_piped() {
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+    require!(util::encoder());
+    let output = util::guion()
         .args([
             "call",
             "examples/transcripts/acme-es-follows.txt",
             "--script",
             ACME,
         ])
-        .current_dir(root())
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&output.stdout);
@@ -155,16 +143,9 @@ fn the_terminal_view_is_plain_when_piped() {
 /// address or order update, and the closing question asked.
 #[test]
 fn an_abcd_workflow_checks_real_abcd_dialogues() {
-    let abcd = root().join("../shared/data/text/abcd");
-    if !abcd.is_dir() {
-        eprintln!(
-            "skipped: {} is not here (outside the workplace)",
-            abcd.display()
-        );
-        return;
-    }
+    let abcd = require!(util::shared("text/abcd"));
     let (script, warnings) =
-        guion_night::input::load_script(&root().join("examples/scripts/abcd-return-size.toml"))
+        guion_night::input::load_script(&util::fixture("examples/scripts/abcd-return-size.toml"))
             .unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
 
@@ -208,17 +189,18 @@ fn an_abcd_workflow_checks_real_abcd_dialogues() {
 /// side from the script, say so, and then find the steps in the agent's words.
 #[test]
 fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
+    require!(util::whisper(), util::encoder(), util::prompts("en"));
     let customer =
-        guion_speech::audio::decode_file(&common::prompt_path("en", "privacy-unident")).unwrap();
+        guion_speech::audio::decode_file(&util::prompt_path("en", "privacy-unident")).unwrap();
     let agent =
-        guion_speech::audio::decode_file(&common::prompt_path("en", "queue-youarenext")).unwrap();
+        guion_speech::audio::decode_file(&util::prompt_path("en", "queue-youarenext")).unwrap();
     let (c, a) = (&customer.channels[0], &agent.channels[0]);
     let gap = vec![0.0f32; 8_000];
     let left: Vec<f32> = [c.as_slice(), &gap, &vec![0.0; a.len()]].concat();
     let right: Vec<f32> = [vec![0.0; c.len()].as_slice(), &gap, a].concat();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let wav = dir.path().join("call.wav");
-    common::write_wav(&wav, &[left, right]);
+    util::write_wav(&wav, &[left, right]);
     let script = dir.path().join("queue.toml");
     std::fs::write(
         &script,
@@ -229,16 +211,8 @@ fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
          variants.en = [\"will be answered by the next available representative\"]\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
-        .arg("call")
-        .arg(&wav)
-        .args(["--json", "--threads", "2", "--script"])
-        .arg(&script)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let v: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // `guion call call.wav --script queue.toml --threads 2 --json`, in this process.
+    let v = util::call_json(&wav, &script, util::call_options());
     assert_eq!(v["agent_channel"]["channel"], 1, "{}", v["agent_channel"]);
     assert_eq!(v["agent_channel"]["decided_by"], "script");
     assert!(v["agent_channel"]["confidence"].as_f64().unwrap() > 0.7);
@@ -252,26 +226,25 @@ fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
 
 #[test]
 fn a_bad_transcript_is_reported_once_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let bad = dir.path().join("chat.txt");
     std::fs::write(
         &bad,
         "AGENTE: hola\nesto no es una línea\n[00:1x] CLIENTE: adiós\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_guion"))
+    // Reading fails the same with or without meaning; without, no model is needed.
+    let output = util::guion()
         .arg("call")
         .arg(&bad)
-        .arg("--script")
-        .arg(root().join(ACME))
+        .args(["--no-meaning", "--script", ACME])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("chat.txt:3"), "{stderr}");
-    let missing = Command::new(env!("CARGO_BIN_EXE_guion"))
-        .args(["call", "no-such-call.vtt", "--script"])
-        .arg(root().join(ACME))
+    let missing = util::guion()
+        .args(["call", "no-such-call.vtt", "--no-meaning", "--script", ACME])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&missing.stderr);

@@ -1,11 +1,11 @@
 //! `guion script check` on the example scripts: compiler-style diagnostics, a summary per file, and
 //! the exit status that CI can gate on.
 
-use std::process::{Command, Output};
+use crate::util;
+use std::process::Output;
 
 fn check(files: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_guion"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    util::guion()
         .args(["script", "check"])
         .args(files)
         .output()
@@ -80,7 +80,7 @@ fn one_bad_file_fails_the_run_but_every_file_is_checked() {
 
 #[test]
 fn a_toml_syntax_error_is_located_too() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let path = dir.path().join("typo.toml");
     std::fs::write(&path, "[script]\nid = \"x\nversion = \"1\"\n").unwrap();
     let output = check(&[path.to_str().unwrap()]);

@@ -3,9 +3,7 @@
 //! that switches from Spanish to English, and words said on one side of a long pause. The speech is
 //! Debian's recorded Asterisk prompts (human voices, 8 kHz) in Spanish, English, French and Russian.
 
-mod common;
-
-use common::{listener, prompt_references, write_wav};
+use crate::util::{self, listener, prompt_references, require, write_wav};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::normalize::{Lang, wer};
 use guion_core::transcript::{Speaker, Transcript};
@@ -16,7 +14,7 @@ use std::path::Path;
 
 /// A prompt of Debian's Asterisk sounds as 16 kHz samples.
 fn prompt(lang: &str, id: &str) -> Vec<f32> {
-    audio::decode_file(&common::prompt_path(lang, id))
+    audio::decode_file(&util::prompt_path(lang, id))
         .unwrap()
         .channels
         .remove(0)
@@ -58,8 +56,9 @@ fn spanish_mix() -> Vec<f32> {
 
 #[test]
 fn a_dual_mono_export_is_transcribed_once() {
+    require!(util::whisper(), util::prompts("es"), util::references("es"));
     let mix = spanish_mix();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let dual = dir.path().join("dual.wav");
     write_wav(&dual, &[mix.clone(), mix.clone()]);
     let mono = dir.path().join("mono.wav");
@@ -87,8 +86,9 @@ fn a_dual_mono_export_is_transcribed_once() {
 
 #[test]
 fn a_stereo_file_with_a_silent_channel_is_a_mono_call() {
+    require!(util::whisper(), util::prompts("es"));
     let mix = spanish_mix();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let path = dir.path().join("right-silent.wav");
     write_wav(&path, &[mix.clone(), vec![0.0; mix.len()]]);
     let t = hear(&path, None, "es");
@@ -101,7 +101,8 @@ fn a_stereo_file_with_a_silent_channel_is_a_mono_call() {
 
 #[test]
 fn a_call_in_another_language_is_flagged_not_transcribed() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::whisper(), util::prompts("fr"), util::prompts("ru"));
+    let dir = util::tempdir();
     for (lang, ids, allowed) in [
         (
             "fr",
@@ -135,6 +136,13 @@ fn a_call_in_another_language_is_flagged_not_transcribed() {
 
 #[test]
 fn a_call_that_switches_from_spanish_to_english_keeps_both() {
+    require!(
+        util::whisper(),
+        util::prompts("es"),
+        util::prompts("en"),
+        util::references("es"),
+        util::references("en"),
+    );
     // No pause between the languages long enough to end a speech region: the switch is mid-turn.
     let es = ["privacy-prompt", "queue-periodic-announce"];
     let en = ["vm-intro", "conf-placeintoconf"];
@@ -144,7 +152,7 @@ fn a_call_that_switches_from_spanish_to_english_keeps_both() {
         .chain(en.iter().map(|id| prompt("en", id)))
         .flatten()
         .collect();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let path = dir.path().join("switch.wav");
     write_wav(&path, &[samples]);
     let t = hear(&path, None, "es,en");
@@ -166,6 +174,7 @@ fn a_call_that_switches_from_spanish_to_english_keeps_both() {
 
 #[test]
 fn words_are_timed_on_their_own_side_of_a_long_pause() {
+    require!(util::whisper(), util::prompts("en"));
     // The agent greets, the customer talks for a long while on the other channel, the agent answers.
     let greeting = prompt("en", "agent-user");
     let customer = [
@@ -193,7 +202,7 @@ fn words_are_timed_on_their_own_side_of_a_long_pause() {
         customer.clone(),
     ]
     .concat();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let path = dir.path().join("call.wav");
     write_wav(&path, &[left.clone(), right]);
     let t = hear(&path, Some(ChannelLayout::AgentLeft), "en");
@@ -230,11 +239,8 @@ fn words_are_timed_on_their_own_side_of_a_long_pause() {
 /// A two-party call on one channel, from real recordings of two people: the agent is Allison
 /// (Asterisk's English prompts), the customer the speaker of Azure's sample. Stretches of the
 /// customer are cut at their own pauses, so no word is split.
-fn two_party_mono() -> Option<(Vec<f32>, f64)> {
-    let customer = audio::decode_file(&common::shared_speech("azure-en-US-general.wav")?)
-        .unwrap()
-        .channels
-        .remove(0);
+fn two_party_mono(customer: &Path) -> (Vec<f32>, f64) {
+    let customer = audio::decode_file(customer).unwrap().channels.remove(0);
     let regions = audio::speech_regions(&customer, &guion_speech::asr::AsrOptions::default().gate);
     let sr = audio::SAMPLE_RATE as f64;
     // The customer's first ~8 s and next ~8 s of speech, each ending at a pause.
@@ -258,15 +264,15 @@ fn two_party_mono() -> Option<(Vec<f32>, f64)> {
         customer[first_end..second_end].to_vec(),
     ]
     .concat();
-    Some((call, agent_opening.len() as f64 / sr))
+    (call, agent_opening.len() as f64 / sr)
 }
 
 #[test]
 fn a_mono_call_says_who_spoke_and_finds_the_agent_by_the_script() {
-    let Some((call, _)) = two_party_mono() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::whisper(), util::prompts("en"));
+    let customer = require!(util::shared_speech("azure-en-US-general.wav"));
+    let (call, _) = two_party_mono(&customer);
+    let dir = util::tempdir();
     let path = dir.path().join("mono-call.wav");
     write_wav(&path, &[call]);
     let script = r#"
@@ -288,24 +294,17 @@ order = 2
 variants.en = ["you will now be placed into the conference"]
 "#;
     let (script, _) = guion_core::script::Script::parse(script, "queue.toml").unwrap();
-    let mut analyser = guion_night::pipeline::Analyser::new(
-        &script,
-        guion_night::pipeline::AnalyserOptions {
-            meaning: false,
-            asr: guion_speech::asr::AsrOptions {
-                threads: 2,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .unwrap();
     let input = guion_night::pipeline::CallInput {
         path: path.clone(),
         language: Some("en".into()),
         ..Default::default()
     };
-    let (record, _) = analyser.analyse(&input).unwrap_or_else(|e| panic!("{e}"));
+    // Words only, with the shared Whisper.
+    let options = guion_night::pipeline::AnalyserOptions {
+        meaning: false,
+        ..util::call_options()
+    };
+    let record = util::analyse(&script, &input, options);
     assert_eq!(record.layout.as_ref().unwrap().kind, LayoutKind::Mono);
     let agent = record.agent_channel.clone().expect("an agent side");
     assert_eq!(agent.decided_by, "script", "{agent:?}");

@@ -1,18 +1,17 @@
 //! Reading existing transcripts: one Spanish insurer call written out in every input format
 //! (`tests/fixtures/transcripts/`), and the public ABCD and Azure samples in `../shared/data/text`.
 
+use crate::util::{self, require};
 use guion_core::hash::sha256_bytes;
 use guion_core::transcript::read::{CsvColumns, InputFormat, ReadError, is_transcript_path};
 use guion_core::transcript::{Speaker, Transcript};
 use guion_night::input::{read_abcd, read_transcript};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use Speaker::{Agent, Customer};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/transcripts")
-        .join(name)
+    util::fixture(&format!("transcripts/{name}"))
 }
 
 fn read(name: &str) -> Transcript {
@@ -211,7 +210,7 @@ fn an_explicit_format_overrides_the_name() {
 
 #[test]
 fn unreadable_files_are_named() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     let missing = dir.path().join("no-such.csv");
     let e = read_transcript(&missing, None, &CsvColumns::default()).unwrap_err();
     assert!(matches!(e, ReadError::Io { .. }));
@@ -232,24 +231,9 @@ fn unreadable_files_are_named() {
     assert_eq!(t.utterances.len(), CALL.len());
 }
 
-/// `../shared/data/text` exists only in this workplace; elsewhere the tests that need it say so and
-/// pass.
-fn shared_text(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/text")
-        .join(name);
-    if !path.exists() {
-        eprintln!("skipped: {} is absent", path.display());
-        return None;
-    }
-    Some(path)
-}
-
 #[test]
 fn abcd_sample_reads_every_dialogue_without_actions() {
-    let Some(path) = shared_text("abcd/abcd_sample.json") else {
-        return;
-    };
+    let path = require!(util::shared("text/abcd/abcd_sample.json"));
     let dialogues = read_abcd(&path).unwrap_or_else(|e| panic!("{e}"));
     let summary: Vec<(&str, usize)> = dialogues
         .iter()
@@ -295,9 +279,7 @@ fn abcd_sample_reads_every_dialogue_without_actions() {
 
 #[test]
 fn azure_conversation_maps_participants() {
-    let Some(path) = shared_text("azure-call-center-customer-support.json") else {
-        return;
-    };
+    let path = require!(util::shared("text/azure-call-center-customer-support.json"));
     let t = read_transcript(&path, None, &CsvColumns::default()).unwrap_or_else(|e| panic!("{e}"));
     let pattern: String = t
         .utterances

@@ -1,25 +1,23 @@
 //! Silero VAD on real speech and on what a call carries that is not speech.
 
-mod common;
-
-use common::prompt_path;
+use crate::util::{self, Lent, prompt_path, require};
 use guion_speech::audio::{self, SAMPLE_RATE, SpeechRegion};
 use guion_speech::vad::{Vad, VadOptions};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::Mutex;
 
-/// The installed model, loaded once per test binary (as a worker would).
-fn vad() -> MutexGuard<'static, Vad> {
-    static VAD: OnceLock<Mutex<Vad>> = OnceLock::new();
-    VAD.get_or_init(|| {
-        let model = guion_models::resolve("silero-vad")
-            .unwrap_or_else(|e| panic!("{e}\n(the VAD tests need scripts/setup first)"));
-        Mutex::new(
-            Vad::load(&model.path, 1)
-                .unwrap_or_else(|e| panic!("{e}\n(the VAD tests need scripts/setup first)")),
-        )
+/// What every test here needs: the model and the runtime it runs on.
+fn silero() -> Result<(), String> {
+    util::model("silero-vad")?;
+    util::onnx_runtime()
+}
+
+/// The installed model, loaded once per test binary (as a worker would); `require!(silero())` first.
+fn vad() -> Lent<Vad> {
+    static VAD: Mutex<Option<Vad>> = Mutex::new(None);
+    util::lend(&VAD, || {
+        let model = guion_models::resolve("silero-vad").unwrap_or_else(|e| panic!("{e}"));
+        Vad::load(&model.path, 1).unwrap_or_else(|e| panic!("{e}"))
     })
-    .lock()
-    .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn regions(samples: &[f32]) -> Vec<SpeechRegion> {
@@ -53,6 +51,7 @@ fn assert_well_formed(regions: &[SpeechRegion], len: usize) {
 // (the prompts' own lead-in and tail are quiet too).
 #[test]
 fn a_real_prompt_is_kept_and_the_quiet_around_it_is_not() {
+    require!(silero(), util::prompts("en"), util::prompts("es"));
     let mut rng = guion_core::stats::Rng::new(5);
     let mut hiss = |n: usize| -> Vec<f32> {
         (0..n)
@@ -93,6 +92,7 @@ fn a_real_prompt_is_kept_and_the_quiet_around_it_is_not() {
 
 #[test]
 fn nothing_is_kept_of_silence_hiss_tones_or_music() {
+    require!(silero());
     let n = 10 * SAMPLE_RATE as usize;
     let rate = f64::from(SAMPLE_RATE);
     let mut rng = guion_core::stats::Rng::new(3);
@@ -126,6 +126,7 @@ fn nothing_is_kept_of_silence_hiss_tones_or_music() {
 
 #[test]
 fn the_same_channel_gives_the_same_regions_whatever_came_before() {
+    require!(silero(), util::prompts("en"), util::prompts("es"));
     let speech = prompt("en", "conf-usermenu");
     let first = vad().probabilities(&speech).unwrap();
     let regions_first = regions(&speech);
@@ -139,6 +140,7 @@ fn the_same_channel_gives_the_same_regions_whatever_came_before() {
 
 #[test]
 fn empty_and_tiny_input_keep_nothing_and_do_not_fail() {
+    require!(silero());
     assert!(regions(&[]).is_empty());
     assert!(vad().probabilities(&[]).unwrap().is_empty());
     assert!(regions(&[0.0; 100]).is_empty());
@@ -148,15 +150,15 @@ fn empty_and_tiny_input_keep_nothing_and_do_not_fail() {
 
 #[test]
 fn a_file_that_is_not_the_model_is_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::onnx_runtime(), util::model("pyannote-segmentation"));
+    let dir = util::tempdir();
     let junk = dir.path().join("junk.onnx");
     std::fs::write(&junk, b"not a model").unwrap();
     let err = Vad::load(&junk, 1).err().expect("junk loads").to_string();
     assert!(err.contains("junk.onnx"), "{err}");
 
     // A real ONNX model, but another one: the speaker segmenter.
-    let other = guion_models::resolve("pyannote-segmentation")
-        .unwrap_or_else(|e| panic!("{e}\n(run scripts/setup first)"));
+    let other = guion_models::resolve("pyannote-segmentation").unwrap_or_else(|e| panic!("{e}"));
     let err = Vad::load(&other.path, 1)
         .err()
         .expect("wrong model loads")

@@ -2,13 +2,10 @@
 //! transcripts), a real recording, a corrupt recording and bad manifest rows; resuming after
 //! `kill -9`; redaction; the stored call reopened in the auditor's view; Spanish Excel CSV.
 
+use crate::util::{self, require};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::{Output, Stdio};
 
 const ACME: &str = "examples/scripts/acme-seguros.toml";
 const FILES: [&str; 6] = [
@@ -21,21 +18,17 @@ const FILES: [&str; 6] = [
 ];
 
 fn guion(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_guion"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
+    util::guion().args(args).output().unwrap()
 }
 
 /// A manifest of `n` demo dialogues (text transcripts), with their centres as in the demo night.
 fn night(dir: &Path, n: usize, extra_rows: &str) -> PathBuf {
     let header = "call_id,path,agent_id,vendor,site,sourcing,language,started_at,channels\n";
-    let demo = std::fs::read_to_string(root().join("examples/night/manifest.csv")).unwrap();
+    let demo = std::fs::read_to_string(util::fixture("examples/night/manifest.csv")).unwrap();
     let mut text = String::from(header);
     for line in demo.lines().skip(1).take(n) {
         let f: Vec<&str> = line.split(',').collect();
-        let dialogue = root().join(format!("examples/night/dialogues/{}.txt", f[0]));
+        let dialogue = util::fixture(&format!("examples/night/dialogues/{}.txt", f[0]));
         text.push_str(&format!(
             "{},{},{},{},{},{},{},{},\n",
             f[0],
@@ -93,19 +86,21 @@ fn column(dir: &Path, file: &str, name: &str) -> usize {
 
 #[test]
 fn a_night_with_a_recording_a_corrupt_file_and_bad_rows_scores_every_good_call() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::whisper(), util::encoder(), util::prompts("en"));
+    let dir = util::tempdir();
     let corrupt = dir.path().join("corrupt.wav");
     let mut bytes = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
     bytes.extend_from_slice(&[0x10, 0, 0, 0, 1, 0, 1, 0]);
     bytes.extend(std::iter::repeat_n(0xAB, 200));
     std::fs::write(&corrupt, bytes).unwrap();
-    let prompt = "/usr/share/asterisk/sounds/en_US_f_Allison/vm-goodbye.wav";
+    let prompt = util::prompt_path("en", "vm-goodbye");
     let extra = format!(
-        "rec-1,{prompt},mad-lucia,Acme in-house,madrid,insourced,en,2026-11-22T12:00:00,mono\n\
+        "rec-1,{},mad-lucia,Acme in-house,madrid,insourced,en,2026-11-22T12:00:00,mono\n\
          bad-1,{},mnl-joy,CallNova,manila,outsourced,en,,\n\
          bad-2,nowhere.txt,,CallNova,manila,outsourced,en,,\n\
          bad-3,nowhere.txt,x,CallNova,manila,elsewhere,en,,\n\
          gone-1,{}/missing.txt,x,CallNova,manila,outsourced,en,,\n",
+        prompt.display(),
         corrupt.display(),
         dir.path().display()
     );
@@ -179,7 +174,8 @@ fn a_night_with_a_recording_a_corrupt_file_and_bad_rows_scores_every_good_call()
 
 #[test]
 fn a_night_killed_in_the_middle_and_run_again_ends_as_an_uninterrupted_one() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::encoder());
+    let dir = util::tempdir();
     let manifest = night(dir.path(), 12, "");
     let whole = dir.path().join("whole");
     let output = batch(&manifest, &whole, &["--jobs", "1"]);
@@ -190,8 +186,7 @@ fn a_night_killed_in_the_middle_and_run_again_ends_as_an_uninterrupted_one() {
     );
 
     let resumed = dir.path().join("resumed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guion"))
-        .current_dir(root())
+    let mut child = util::guion()
         .args([
             "batch",
             manifest.to_str().unwrap(),
@@ -255,7 +250,8 @@ fn a_night_killed_in_the_middle_and_run_again_ends_as_an_uninterrupted_one() {
 
 #[test]
 fn pii_is_redacted_in_everything_written_unless_asked_and_a_stored_call_reopens_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
+    require!(util::encoder());
+    let dir = util::tempdir();
     let call = dir.path().join("pii.txt");
     std::fs::write(
         &call,
@@ -300,18 +296,16 @@ fn pii_is_redacted_in_everything_written_unless_asked_and_a_stored_call_reopens_
         "the store holds PII"
     );
 
-    // The auditor's view of the stored call is the same as of the file.
+    // The auditor's view of the stored call is the same as of the file (`guion call FILE --script
+    // ACME --json`, in this process).
     let stored = guion(&["call", "pii-1", "--from", out.to_str().unwrap(), "--json"]);
-    let direct = guion(&["call", call.to_str().unwrap(), "--script", ACME, "--json"]);
+    let direct = util::call_json(&call, &util::fixture(ACME), util::call_options());
     assert!(
         stored.status.success(),
         "{}",
         String::from_utf8_lossy(&stored.stderr)
     );
-    let (stored, direct): (serde_json::Value, serde_json::Value) = (
-        serde_json::from_slice(&stored.stdout).unwrap(),
-        serde_json::from_slice(&direct.stdout).unwrap(),
-    );
+    let stored: serde_json::Value = serde_json::from_slice(&stored.stdout).unwrap();
     assert_eq!(stored, direct);
     let missing = guion(&["call", "nope", "--from", out.to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(2));

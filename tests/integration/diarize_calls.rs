@@ -1,6 +1,6 @@
-//! Mono calls with a known answer, for `tests/diarize.rs` and `benches/diarize.rs`: real recorded
-//! utterances of two different real speakers, alternated as the two channels of a call (with pauses
-//! and some overtalk), then mixed to one channel. Each channel's own speech activity
+//! Mono calls with a known answer, for `tests/integration/diarize.rs` and `benches/diarize.rs`: real
+//! recorded utterances of two different real speakers, alternated as the two channels of a call (with
+//! pauses and some overtalk), then mixed to one channel. Each channel's own speech activity
 //! (`audio::speech_regions` on that channel alone) is the reference.
 #![allow(dead_code)]
 
@@ -9,7 +9,7 @@ use guion_speech::audio::{self, GateOptions, SAMPLE_RATE};
 use guion_speech::diarize::Turn;
 use std::path::{Path, PathBuf};
 
-pub const SPEECH: &str = "/work/shared/data/speech";
+pub const SPEECH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/speech");
 
 /// A speaker's utterances, each a run of speech cut at pauses of 0.8 s or more.
 pub struct Voice {
