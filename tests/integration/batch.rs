@@ -321,3 +321,35 @@ fn pii_is_redacted_in_everything_written_unless_asked_and_a_stored_call_reopens_
     assert!(calls.contains("0,"), "decimal comma: {calls}");
     assert!(read(&audit, "utterances.jsonl").contains("12345678Z"));
 }
+
+/// A failure reason can quote a transcript's line: it is redacted before it is stored or written.
+#[test]
+fn failure_reasons_are_redacted_before_they_are_stored() {
+    let dir = util::tempdir();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "mi tarjeta es 4539 1488 0343 6467\n").unwrap();
+    let manifest = dir.path().join("m.csv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "call_id,path,agent_id,vendor,site,sourcing\nbad-1,{},a1,Acme,madrid,insourced\n",
+            bad.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = batch(&manifest, &out, &["--no-meaning", "--quiet"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[CARD]") && !stderr.contains("4539"),
+        "{stderr}"
+    );
+    let calls = read(&out, "calls.csv");
+    assert!(calls.contains("mi tarjeta es [CARD]"), "{calls}");
+    let db = std::fs::read(out.join("guion.sqlite")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&db).contains("4539 1488"),
+        "the store holds the card number"
+    );
+}

@@ -255,3 +255,55 @@ fn a_bad_transcript_is_reported_once_with_file_and_line() {
         "said twice: {stderr}"
     );
 }
+
+/// `guion call … | head` must end quietly when the reader stops reading, as ripgrep does: no
+/// "Broken pipe" on standard error, exit status 0.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    for view in [&["--json"][..], &[]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = util::guion()
+            .args([
+                "call",
+                "examples/transcripts/acme-es-partial.txt",
+                "--script",
+                "examples/scripts/acme-seguros.toml",
+                "--no-meaning",
+            ])
+            .args(view)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{view:?}: {stderr}");
+        assert!(stderr.is_empty(), "{view:?}: {stderr}");
+    }
+}
+
+/// A reason that quotes a transcript's line is shown with its PII hidden, unless --no-redact.
+#[test]
+fn failure_reasons_hide_pii_unless_asked() {
+    let dir = util::tempdir();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "mi tarjeta es 4539 1488 0343 6467\n").unwrap();
+    let run = |extra: &[&str]| {
+        let output = util::guion()
+            .args(["call", bad.to_str().unwrap()])
+            .args([
+                "--script",
+                "examples/scripts/acme-seguros.toml",
+                "--no-meaning",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let shown = run(&[]);
+    assert!(shown.contains("bad.txt:1:"), "{shown}");
+    assert!(shown.contains("mi tarjeta es [CARD]"), "{shown}");
+    assert!(!shown.contains("4539"), "{shown}");
+    assert!(run(&["--no-redact"]).contains("4539 1488 0343 6467"));
+}

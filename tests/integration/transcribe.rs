@@ -514,3 +514,75 @@ fn the_cli_gives_one_clear_line_per_damaged_gsm_file() {
         );
     }
 }
+
+/// `guion transcribe` redacts like every other command: a phone number read out digit by digit
+/// (Whisper writes it "6-1-0, 3-8-4-9-0-7") is [PHONE] in the text and the words, unless --no-redact.
+#[test]
+fn transcripts_hide_pii_unless_asked() {
+    require!(
+        util::whisper(),
+        util::program("espeak-ng", "scripts/setup installs it")
+    );
+    let dir = util::tempdir();
+    let wav = dir.path().join("phone.wav");
+    let said = "Buenos días. Le llamamos al seis uno dos, tres ocho cuatro, nueve cero siete para confirmarlo.";
+    let synthesised = Command::new("espeak-ng")
+        .args(["-v", "es", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(said)
+        .status()
+        .unwrap();
+    assert!(synthesised.success());
+    let run = |extra: &[&str]| {
+        let output = util::guion()
+            .args([
+                "transcribe",
+                wav.to_str().unwrap(),
+                "--language",
+                "es",
+                "--quiet",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let digits = |t: &serde_json::Value| {
+        let all = t.to_string();
+        all.chars().filter(char::is_ascii_digit).count()
+    };
+    let kept = run(&["--no-redact"]);
+    let text = kept["utterances"][0]["text"].as_str().unwrap().to_string();
+    assert!(
+        text.chars().filter(char::is_ascii_digit).count() >= 9,
+        "Whisper did not write the number as digits: {text}"
+    );
+    let redacted = run(&[]);
+    let utterance = &redacted["utterances"][0];
+    assert!(
+        utterance["text"].as_str().unwrap().contains("[PHONE]"),
+        "{utterance}"
+    );
+    let words: Vec<&str> = utterance["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["text"].as_str().unwrap().trim())
+        .collect();
+    assert!(words.contains(&"[PHONE]"), "{words:?}");
+    assert!(
+        digits(&utterance["text"])
+            + words
+                .iter()
+                .map(|w| w.chars().filter(char::is_ascii_digit).count())
+                .sum::<usize>()
+            == 0,
+        "digits left: {utterance}"
+    );
+    assert!(digits(&kept) > digits(&redacted));
+}
