@@ -63,8 +63,9 @@ pub struct WhisperFlags {
 /// Threads for the models of a single process.
 #[derive(clap::Args, Clone)]
 pub struct ThreadsFlag {
-    /// Threads for the models (Whisper, the encoder). Default: every core; `guion train` uses 1
-    /// so that a head trains to the same bytes on every machine.
+    /// Threads for the command's heavy model: Whisper (`guion transcribe`, `guion call`) or the
+    /// encoder (`guion train`). Default: every core; `guion train` uses 1, so that a head trains to
+    /// the same bytes on every machine.
     #[arg(long, short)]
     pub threads: Option<usize>,
 }
