@@ -47,6 +47,20 @@ fn graph() -> Graph {
         String::from_utf8_lossy(&output.stderr)
     );
     let meta: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // `cargo test` at the root (the README's command, CI's) must reach every crate's unit tests.
+    let set = |key: &str| -> BTreeSet<String> {
+        meta[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        set("workspace_default_members"),
+        set("workspace_members"),
+        "Cargo.toml's default-members must list every crate"
+    );
     let names: BTreeMap<String, String> = meta["packages"]
         .as_array()
         .unwrap()
