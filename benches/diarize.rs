@@ -14,6 +14,8 @@
 
 #[path = "../tests/integration/diarize_calls.rs"]
 mod calls;
+#[path = "../tests/integration/util.rs"]
+mod util;
 
 use calls::{Call, Voice};
 use guion_speech::diarize::{Der, Diarization, Diarizer, StitchOptions, Turn, diarization_error};

@@ -9,8 +9,6 @@ use guion_speech::audio::{self, GateOptions, SAMPLE_RATE};
 use guion_speech::diarize::Turn;
 use std::path::{Path, PathBuf};
 
-pub const SPEECH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/speech");
-
 /// A speaker's utterances, each a run of speech cut at pauses of 0.8 s or more.
 pub struct Voice {
     pub name: String,
@@ -25,8 +23,9 @@ pub struct Call {
     pub reference: Vec<Turn>,
 }
 
+/// A recording of ../shared/data/speech (found as `util::shared_dir` says).
 pub fn shared(name: &str) -> PathBuf {
-    let path = Path::new(SPEECH).join(name);
+    let path = crate::util::shared_dir().join("speech").join(name);
     assert!(
         path.is_file(),
         "{} is missing: the diarization measurement needs ../shared/data (see SOURCES.md)",

@@ -390,9 +390,20 @@ pub fn prompt_references(lang: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// ../shared/data, next to the repository in guion's workplace.
+/// The workplace's shared recordings and dialogues: `$GUION_SHARED_DATA`, else `../shared/data`
+/// beside the repository, else the workplace's own `/work/shared/data` (a CI clone may live
+/// elsewhere on the same machine).
 pub fn shared_dir() -> PathBuf {
-    root().join("../shared/data")
+    if let Some(dir) = std::env::var_os("GUION_SHARED_DATA") {
+        return PathBuf::from(dir);
+    }
+    let beside = root().join("../shared/data");
+    let workplace = PathBuf::from("/work/shared/data");
+    if !beside.is_dir() && workplace.is_dir() {
+        workplace
+    } else {
+        beside
+    }
 }
 
 /// Writes 16 kHz float WAV with one Vec per channel.
