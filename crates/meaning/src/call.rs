@@ -90,26 +90,29 @@ impl Classifier {
         let tone = Head::load(&tone_path)?;
         let value_head = options.value_head.as_deref().map(Head::load).transpose()?;
         for head in std::iter::once(&tone).chain(&value_head) {
-            if !head.encoder.is_empty() && head.encoder != encoder.model.sha256 {
+            if !head.linear.encoder.is_empty() && head.linear.encoder != encoder.model.sha256 {
                 tracing::warn!(
                     "head {} was trained on another encoder ({}); its scores may mean little",
                     head.id,
-                    head.encoder
+                    head.linear.encoder
                 );
             }
         }
         if let Some(h) = &value_head
-            && h.kind != HeadKind::Value
+            && h.linear.kind != HeadKind::Value
         {
             return Err(ClassifyError::NotAHead {
                 path: options.value_head.clone().unwrap_or_default(),
-                reason: format!("it is a {} head, not a value head", h.kind.as_str()),
+                reason: format!("it is a {} head, not a value head", h.linear.kind.as_str()),
             });
         }
-        if tone.kind != HeadKind::Tone {
+        if tone.linear.kind != HeadKind::Tone {
             return Err(ClassifyError::NotAHead {
                 path: tone_path,
-                reason: format!("it is a {} head, not a tone head", tone.kind.as_str()),
+                reason: format!(
+                    "it is a {} head, not a tone head",
+                    tone.linear.kind.as_str()
+                ),
             });
         }
         let mut encoder = encoder;
@@ -140,7 +143,7 @@ impl Classifier {
     }
 
     pub fn tone_labels(&self) -> &[String] {
-        &self.tone.labels
+        &self.tone.linear.labels
     }
 
     /// Embeds the script's phrasings and values. A trained value head must know every label it
@@ -167,6 +170,7 @@ impl Classifier {
         let script_id = format!("{}@{}", script.id, script.version);
         let (values, value_ids, values_id) = if let Some(head) = &self.value_head {
             let ids: Vec<String> = head
+                .linear
                 .labels
                 .iter()
                 .filter(|l| *l != "none")
@@ -275,7 +279,7 @@ impl Classifier {
                 let columns: Vec<usize> = script
                     .value_ids
                     .iter()
-                    .filter_map(|id| head.labels.iter().position(|l| l == id))
+                    .filter_map(|id| head.linear.labels.iter().position(|l| l == id))
                     .collect();
                 head.predict(&vectors)
                     .iter()
@@ -317,7 +321,7 @@ impl Classifier {
             });
             utterances[i] = Some(UtteranceMeaning {
                 tone: Tone {
-                    label: self.tone.labels[best].clone(),
+                    label: self.tone.linear.labels[best].clone(),
                     p: tones[k][best],
                 },
                 value,

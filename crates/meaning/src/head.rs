@@ -134,15 +134,12 @@ fn head_id(kind: HeadKind, sha256: &str) -> String {
     format!("{}-{}", kind.as_str(), &sha256[..12])
 }
 
-/// A head loaded for use: its numbers, and the id that goes into every result it produces.
+/// A head loaded for use: its numbers and what they mean, and the id that goes into every result
+/// it produces.
 pub struct Head {
-    linear: LinearHead,
-    pub kind: HeadKind,
-    pub labels: Vec<String>,
+    pub linear: LinearHead,
     /// `tone-…`/`value-…`: the kind and the first 12 hex digits of the file's sha256.
     pub id: String,
-    pub encoder: String,
-    pub notes: String,
 }
 
 impl Head {
@@ -156,11 +153,7 @@ impl Head {
             reason,
         })?;
         Ok(Head {
-            kind: linear.kind,
-            labels: linear.labels.clone(),
             id: head_id(linear.kind, &guion_core::hash::sha256_bytes(&bytes)),
-            encoder: linear.encoder.clone(),
-            notes: linear.notes.clone(),
             linear,
         })
     }
