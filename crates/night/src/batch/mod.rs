@@ -53,6 +53,24 @@ pub struct NightSummary {
     pub write_s: f64,
 }
 
+impl NightSummary {
+    /// Counts one call as it came out (`None`: its result was already in the store).
+    fn tally(&mut self, outcome: Option<&Outcome>, audio_s: f64, times: &StageTimes, write_s: f64) {
+        match outcome {
+            None => self.reused += 1,
+            Some(Outcome::Failed { .. }) => self.failed += 1,
+            Some(o) if o.wrong_language().is_some() => self.wrong_language += 1,
+            Some(Outcome::Scored { .. }) => self.scored += 1,
+        }
+        self.audio_s += audio_s;
+        self.stages.decode_s += times.decode_s;
+        self.stages.asr_s += times.asr_s;
+        self.stages.classify_s += times.classify_s;
+        self.stages.align_s += times.align_s;
+        self.write_s += write_s;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     #[error(transparent)]
@@ -115,20 +133,12 @@ pub fn run(
                 *guard = None;
             }
             drop(guard);
-            {
-                let mut s = summary.lock().unwrap_or_else(|e| e.into_inner());
-                match &outcome {
-                    Some(Outcome::Scored { .. }) => s.scored += 1,
-                    None => s.reused += 1,
-                    Some(Outcome::Failed { .. }) => s.failed += 1,
-                }
-                s.audio_s += audio_s;
-                s.stages.decode_s += times.decode_s;
-                s.stages.asr_s += times.asr_s;
-                s.stages.classify_s += times.classify_s;
-                s.stages.align_s += times.align_s;
-                s.write_s += write_s;
-            }
+            summary.lock().unwrap_or_else(|e| e.into_inner()).tally(
+                outcome.as_ref(),
+                audio_s,
+                &times,
+                write_s,
+            );
             on_call(Progress {
                 call_id: &row.meta.call_id,
                 outcome: outcome.as_ref(),
@@ -296,5 +306,60 @@ fn one_call(
             keep_first(first_error, e);
             (Some(Outcome::Failed { reason }), audio_s, times, write_s)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guion_core::transcript::WrongLanguage;
+
+    fn record(wrong_language: Option<WrongLanguage>) -> Outcome {
+        let mut record: guion_core::record::CallRecord =
+            serde_json::from_value(serde_json::json!({
+                "call": "c1", "sha256": "00", "script": {"id": "s", "version": "1"},
+                "language": "fr", "duration_s": 30.0, "adherence": null,
+                "score": {"adherence": null, "steps_done": 0, "steps_required": 1,
+                          "steps_unclear": 0, "forbidden": 0},
+                "steps": [], "forbidden": [],
+                "metrics": {"agent_talk_s": 0.0, "customer_talk_s": 0.0, "agent_talk_ratio": null,
+                            "longest_silence_s": 0.0, "overtalk_s": null, "hold_gaps": 0,
+                            "hold_s": 0.0},
+                "agent_channel": null, "utterances": [], "tone": {}, "values": [],
+                "models": {"asr": null, "encoder": null, "tone_head": null, "values": null},
+                "redacted": true
+            }))
+            .expect("a minimal record");
+        record.wrong_language = wrong_language;
+        Outcome::Scored {
+            record: Box::new(record),
+            times: StageTimes::default(),
+        }
+    }
+
+    #[test]
+    fn a_call_in_another_language_is_counted_apart_from_scored_ones() {
+        let mut s = NightSummary::default();
+        let times = StageTimes {
+            asr_s: 2.0,
+            ..StageTimes::default()
+        };
+        let french = record(Some(WrongLanguage {
+            found: "fr".into(),
+            p: 0.97,
+            allowed: vec!["es".into(), "en".into()],
+            allowed_p: 0.01,
+        }));
+        s.tally(Some(&french), 30.0, &times, 0.1);
+        s.tally(Some(&record(None)), 60.0, &times, 0.1);
+        s.tally(None, 0.0, &StageTimes::default(), 0.0);
+        let failed = Outcome::Failed { reason: "x".into() };
+        s.tally(Some(&failed), 0.0, &StageTimes::default(), 0.0);
+        assert_eq!(
+            (s.scored, s.wrong_language, s.reused, s.failed),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(s.audio_s, 90.0);
+        assert_eq!(s.stages.asr_s, 4.0);
     }
 }
