@@ -93,7 +93,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let mut transcript = match hear::transcribe_call(&mut listener, path, &hear) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("guion: {}", args.redact.text(&e.to_string()));
+                let reason = e.to_string();
+                let shown = redactor
+                    .as_ref()
+                    .map_or(reason.as_str().into(), |r| r.redact(&reason));
+                eprintln!("guion: {shown}");
                 failed += 1;
                 continue;
             }

@@ -43,12 +43,6 @@ pub enum ChannelLayout {
 
 crate::named!(ChannelLayout { AgentLeft => "agent-left", AgentRight => "agent-right", Mono => "mono" });
 
-impl ChannelLayout {
-    pub fn label(self) -> &'static str {
-        crate::names::Named::name(self)
-    }
-}
-
 /// The languages a call may be in: one given outright, or several to decide among, per call and per
 /// stretch of speech. Speech clearly in none of them makes the call `wrong_language`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,14 +128,6 @@ impl Outcome {
         match self {
             Outcome::Scored { record, .. } => record.wrong_language.as_ref(),
             Outcome::Failed { .. } => None,
-        }
-    }
-
-    /// The call's record, when it was scored.
-    pub fn scored(&self) -> Option<&CallRecord> {
-        match self {
-            Outcome::Scored { record, .. } if record.is_scored() => Some(record),
-            _ => None,
         }
     }
 }

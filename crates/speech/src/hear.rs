@@ -9,6 +9,7 @@ use crate::language::{self, CallLanguage, Heard};
 use crate::layout::{self, Layout, LayoutKind};
 use crate::vad::{Vad, VadOptions};
 use guion_core::call::{ChannelLayout, LanguageChoice};
+use guion_core::names::Named;
 
 use guion_core::transcript::{ModelId, Speaker, Transcript, Utterance, WrongLanguage};
 use guion_models::{ResolvedModel, sha256_file};
@@ -492,7 +493,7 @@ fn assign_speakers(
                 found.decided_by = format!(
                     "{}; --channels {} set aside: one signal is transcribed once",
                     found.decided_by,
-                    g.label()
+                    g.name()
                 );
             }
             Ok((one(c), found))
@@ -518,8 +519,7 @@ fn assign_speakers(
             speakers[customer].1 = Speaker::Customer;
             let mut found = found;
             if let Some(g) = given {
-                found.decided_by =
-                    format!("{}; given (--channels {})", found.decided_by, g.label());
+                found.decided_by = format!("{}; given (--channels {})", found.decided_by, g.name());
             }
             Ok((speakers, found))
         }
