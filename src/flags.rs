@@ -202,9 +202,29 @@ impl MeaningFlags {
 #[derive(clap::Args, Clone)]
 pub struct NightFlag {
     /// The night's label in the store (YYYY-MM-DD by convention). `guion batch`: the night being
-    /// scored, default today (UTC); `guion report`: the night to report, default the latest.
+    /// scored, default today (UTC); `guion report` and `guion calibrate`: the night to read, default
+    /// the latest (calibrate: each labelled call's latest); `guion review`: the call's night,
+    /// default its latest.
     #[arg(long, short)]
     pub night: Option<String>,
+}
+
+/// A batch's store, read by the commands that work on stored calls.
+#[derive(clap::Args, Clone)]
+pub struct FromFlag {
+    /// A `guion batch` output directory (holding guion.sqlite): `guion call` opens CALL_ID as
+    /// stored there (its latest night) instead of analysing a file; `guion review` adds an
+    /// analyst's verdict to it.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+}
+
+impl FromFlag {
+    pub fn required(&self) -> Result<&Path> {
+        self.from
+            .as_deref()
+            .context("--from DIR is needed: the batch's output directory")
+    }
 }
 
 /// Where a command's output goes.
@@ -249,4 +269,11 @@ pub struct QuietFlag {
     /// No progress on standard error; only errors and the final summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// The clock, read in one place.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }

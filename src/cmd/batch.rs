@@ -94,7 +94,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (script, warnings) = guion_night::input::load_script(args.script.required("")?)?;
+    let (script_text, script, warnings) =
+        guion_night::input::read_script(args.script.required("")?)?;
     let out = args
         .out
         .required("the directory for the store and the result files")?
@@ -139,7 +140,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             script_prompt: !args.meaning.no_script_prompt,
         },
     };
-    let store = Mutex::new(Store::open(&out)?);
+    let store = Store::open(&out)?;
+    store.put_script(&script, &script_text)?;
+    let store = Mutex::new(store);
     if !args.quiet.quiet {
         eprintln!(
             "batch: {} calls, night {night}, {jobs} worker(s) × {threads} thread(s), into {}",
@@ -206,19 +209,7 @@ fn print_summary(s: &NightSummary, out: &Path, bad_rows: usize) {
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock (civil-from-days, Hinnant).
 fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    guion_core::clock::date(crate::flags::unix_now())
 }
 
 /// A progress bar with ETA, calls/min and audio hours on a terminal; one plain line per call

@@ -57,9 +57,8 @@ pub struct Args {
     #[command(flatten)]
     script: flags::ScriptFlag,
 
-    /// Open CALL_ID as `guion batch` stored it in DIR (its latest night), instead of analysing a file.
-    #[arg(long, value_name = "DIR")]
-    from: Option<PathBuf>,
+    #[command(flatten)]
+    from: flags::FromFlag,
 
     #[command(flatten)]
     json: flags::JsonFlag,
@@ -84,7 +83,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let record = match &args.from {
+    let record = match &args.from.from {
         Some(dir) => stored(dir, &args.file)?,
         None => analyse(&args).map_err(|e| args.redact.error(e))?,
     };
@@ -246,18 +245,35 @@ fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
         )?;
         if let Some(e) = &s.evidence {
             write!(out, "  {}", quote(e))?;
-            if e.kind == MatchKind::Semantic {
-                write!(
+            match (e.kind, e.judged) {
+                (MatchKind::Semantic, _) => write!(
                     out,
                     "  {DIM}(by meaning, like \"{}\"){DIM:#}",
                     printable(&e.variant)
-                )?;
+                )?,
+                (MatchKind::Judged, Some(p)) => {
+                    write!(out, "  {DIM}(judged by the model, p = {p:.2}){DIM:#}")?
+                }
+                _ => {}
             }
         } else if let Some(e) = &s.closest {
             write!(out, "  {DIM}closest: {}{DIM:#}", quote(e))?;
         }
         if let Some(note) = &s.note {
             write!(out, "  {DIM}({note}){DIM:#}")?;
+        }
+        if let Some(r) = &s.review {
+            write!(
+                out,
+                "\n   {WARN}reviewed by {} on {}: {} (guion said {}){}{WARN:#}",
+                printable(&r.by),
+                r.at,
+                r.status.as_str(),
+                s.guion_status().as_str(),
+                r.why
+                    .as_deref()
+                    .map_or(String::new(), |w| format!(" — {}", printable(w)))
+            )?;
         }
         writeln!(out)?;
     }

@@ -1,9 +1,11 @@
 //! One file per subcommand: its usage text at the top, glue only.
 
 pub mod batch;
+pub mod calibrate;
 pub mod call;
 pub mod models;
 pub mod report;
+pub mod review;
 pub mod script;
 pub mod train;
 pub mod transcribe;

@@ -4,7 +4,7 @@
 
 use crate::util::{self, require};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 
 const ACME: &str = "examples/scripts/acme-seguros.toml";
@@ -19,32 +19,6 @@ const FILES: [&str; 6] = [
 
 fn guion(args: &[&str]) -> Output {
     util::guion().args(args).output().unwrap()
-}
-
-/// A manifest of `n` demo dialogues (text transcripts), with their centres as in the demo night.
-fn night(dir: &Path, n: usize, extra_rows: &str) -> PathBuf {
-    let header = "call_id,path,agent_id,vendor,site,sourcing,language,started_at,channels\n";
-    let demo = std::fs::read_to_string(util::fixture("examples/night/manifest.csv")).unwrap();
-    let mut text = String::from(header);
-    for line in demo.lines().skip(1).take(n) {
-        let f: Vec<&str> = line.split(',').collect();
-        let dialogue = util::fixture(&format!("examples/night/dialogues/{}.txt", f[0]));
-        text.push_str(&format!(
-            "{},{},{},{},{},{},{},{},\n",
-            f[0],
-            dialogue.display(),
-            f[2],
-            f[3],
-            f[4],
-            f[5],
-            f[6],
-            f[7]
-        ));
-    }
-    text.push_str(extra_rows);
-    let path = dir.join("manifest.csv");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn batch(manifest: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -104,7 +78,7 @@ fn a_night_with_a_recording_a_corrupt_file_and_bad_rows_scores_every_good_call()
         corrupt.display(),
         dir.path().display()
     );
-    let manifest = night(dir.path(), 6, &extra);
+    let manifest = util::text_night(dir.path(), 6, &extra);
     let out = dir.path().join("out");
     let output = batch(&manifest, &out, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -176,7 +150,7 @@ fn a_night_with_a_recording_a_corrupt_file_and_bad_rows_scores_every_good_call()
 fn a_night_killed_in_the_middle_and_run_again_ends_as_an_uninterrupted_one() {
     require!(util::encoder());
     let dir = util::tempdir();
-    let manifest = night(dir.path(), 12, "");
+    let manifest = util::text_night(dir.path(), 12, "");
     let whole = dir.path().join("whole");
     let output = batch(&manifest, &whole, &["--jobs", "1"]);
     assert!(

@@ -8,6 +8,7 @@
 mod util;
 
 mod batch;
+mod calibrate;
 mod call;
 mod classify;
 mod diarize;

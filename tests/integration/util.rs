@@ -423,3 +423,29 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>]) {
     }
     w.finalize().unwrap();
 }
+
+/// A manifest of `n` demo dialogues (text transcripts), with their centres as in the demo night.
+pub fn text_night(dir: &Path, n: usize, extra_rows: &str) -> PathBuf {
+    let header = "call_id,path,agent_id,vendor,site,sourcing,language,started_at,channels\n";
+    let demo = std::fs::read_to_string(fixture("examples/night/manifest.csv")).unwrap();
+    let mut text = String::from(header);
+    for line in demo.lines().skip(1).take(n) {
+        let f: Vec<&str> = line.split(',').collect();
+        let dialogue = fixture(&format!("examples/night/dialogues/{}.txt", f[0]));
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{},\n",
+            f[0],
+            dialogue.display(),
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7]
+        ));
+    }
+    text.push_str(extra_rows);
+    let path = dir.join("manifest.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}

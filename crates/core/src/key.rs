@@ -9,7 +9,8 @@ use std::path::Path;
 /// Part of every stored result's key: raise it when a change to guion makes the same input and the
 /// same models give a different record, so that stored nights are analysed again rather than reused.
 /// 2: Whisper segments are cut at pauses. 3: channel layout, language per stretch, chunked decoding.
-pub const ANALYSIS_VERSION: u32 = 3;
+/// 4: steps keep their similarity by words and by meaning (for calibration); the judge.
+pub const ANALYSIS_VERSION: u32 = 4;
 
 /// What hears a recording (absent for a transcript).
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,8 @@ pub struct Meaning {
     pub tone_head: String,
     /// A value head's id, or `prototypes:<script>@<version>`.
     pub values: String,
+    /// The judge model's id, when steps unfound by words and encoder are judged.
+    pub judge: Option<String>,
 }
 
 /// Everything but the content that decides a call's record.
@@ -46,7 +49,7 @@ pub struct Determinants {
 
 impl Determinants {
     /// The determinants as one readable line, stored beside each result
-    /// (`analysis=3 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
+    /// (`analysis=4 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
     pub fn ids(&self) -> String {
         let mut ids = vec![
             format!("analysis={ANALYSIS_VERSION}"),
@@ -63,6 +66,9 @@ impl Determinants {
                 "encoder={} tone={} values={}",
                 m.encoder, m.tone_head, m.values
             ));
+            if let Some(judge) = &m.judge {
+                ids.push(format!("judge={judge}"));
+            }
         }
         ids.push(format!("redact={}", self.redact));
         // Debug spelling (`Some(AgentLeft)`) kept as stored keys have it, so stored nights are reused.
@@ -115,6 +121,7 @@ mod tests {
                 encoder: "e5:1".into(),
                 tone_head: "tone-1".into(),
                 values: "prototypes:acme@2".into(),
+                judge: None,
             }),
             channels: Some(ChannelLayout::AgentLeft),
             language: Some("es".into()),
@@ -122,13 +129,13 @@ mod tests {
         };
         assert_eq!(
             d.ids(),
-            "analysis=3 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
+            "analysis=4 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
              encoder=e5:1 tone=tone-1 values=prototypes:acme@2 redact=true \
              channels=Some(AgentLeft) language=es"
         );
         assert_eq!(
             transcript_call().ids(),
-            "analysis=3 script=acme@2 redact=true channels=None language=auto"
+            "analysis=4 script=acme@2 redact=true channels=None language=auto"
         );
     }
 

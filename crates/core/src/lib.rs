@@ -10,7 +10,9 @@
 
 pub mod aggregate;
 pub mod align;
+pub mod calibrate;
 pub mod call;
+pub mod clock;
 pub mod hash;
 pub mod key;
 pub mod meaning;
@@ -18,6 +20,7 @@ pub mod names;
 pub mod normalize;
 pub mod record;
 pub mod redact;
+pub mod review;
 pub mod score;
 pub mod script;
 pub mod stats;

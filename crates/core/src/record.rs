@@ -5,6 +5,7 @@ use crate::align::{Alignment, ForbiddenHit, StepResult};
 use crate::meaning::CallMeaning;
 use crate::meaning::{MeaningModels, Tone, ValueScore};
 use crate::redact::Redactor;
+use crate::review::{Review, StepReview};
 use crate::score::{self, CallScore, Metrics, ValueCoverage};
 use crate::script::Script;
 use crate::transcript::{Layout, Speaker, Transcript, WrongLanguage};
@@ -139,6 +140,28 @@ impl CallRecord {
                 meaning: meaning.map(|(m, _)| m.models.clone()),
             },
             redacted: false,
+        }
+    }
+
+    /// Puts analysts' verdicts in place of guion's, in the order given (a later review of a step
+    /// replaces an earlier one), keeping guion's own verdict in each, and scores the call again.
+    /// Reviews of steps the record does not have are ignored (the store checks them when given).
+    pub fn apply_reviews<'r>(&mut self, reviews: impl IntoIterator<Item = &'r StepReview>) {
+        let mut changed = false;
+        for r in reviews {
+            if let Some(step) = self.steps.iter_mut().find(|s| s.id == r.step) {
+                let guion = step.guion_status();
+                step.review = Some(Review {
+                    guion: Some(guion),
+                    ..r.review.clone()
+                });
+                step.status = r.review.status;
+                changed = true;
+            }
+        }
+        if changed {
+            self.score = score::score_steps(&self.steps, self.forbidden.len());
+            self.adherence = self.score.adherence;
         }
     }
 

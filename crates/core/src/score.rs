@@ -42,13 +42,18 @@ pub struct CallScore {
 }
 
 pub fn score(alignment: &Alignment) -> CallScore {
-    let count = |f: &dyn Fn(&StepResult) -> bool| alignment.steps.iter().filter(|s| f(s)).count();
+    score_steps(&alignment.steps, alignment.forbidden.len())
+}
+
+/// The score of steps as they now stand (e.g. with analysts' verdicts in place).
+pub fn score_steps(steps: &[StepResult], forbidden: usize) -> CallScore {
+    let count = |f: &dyn Fn(&StepResult) -> bool| steps.iter().filter(|s| f(s)).count();
     CallScore {
-        adherence: adherence(&alignment.steps),
+        adherence: adherence(steps),
         steps_done: count(&|s| s.status == StepStatus::Done),
         steps_required: count(&|s| s.required),
         steps_unclear: count(&|s| s.status == StepStatus::Unclear),
-        forbidden: alignment.forbidden.len(),
+        forbidden,
     }
 }
 
@@ -196,6 +201,9 @@ mod tests {
             evidence: None,
             closest: None,
             note: None,
+            by_words: None,
+            by_meaning: None,
+            review: None,
         }
     }
 

@@ -71,6 +71,7 @@ impl ScriptMeaning {
             pieces: &call.pieces,
             piece_vectors: &call.piece_vectors,
             step_vectors: &self.step_vectors,
+            judged: &[],
         }
     }
 }

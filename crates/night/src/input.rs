@@ -2,6 +2,7 @@
 //! text it is handed and never opens a file; these are the reads in front of it, each error naming
 //! the file.
 
+use guion_core::review::{Labels, LabelsError, parse_labels};
 use guion_core::script::{Diagnostic, Script, ScriptError};
 use guion_core::transcript::Transcript;
 use guion_core::transcript::read::{
@@ -12,10 +13,24 @@ use std::path::Path;
 /// Reads and validates a script file. `Ok` carries the warnings, which do not stop a run but should
 /// be shown.
 pub fn load_script(path: &Path) -> Result<(Script, Vec<Diagnostic>), ScriptError> {
+    read_script(path).map(|(_, script, warnings)| (script, warnings))
+}
+
+/// `load_script` with the file's text, for the store to keep beside the results it scored.
+pub fn read_script(path: &Path) -> Result<(String, Script, Vec<Diagnostic>), ScriptError> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => Script::parse(&text, &file),
+        Ok(text) => Script::parse(&text, &file).map(|(s, w)| (text, s, w)),
         Err(source) => Err(ScriptError::Io { file, source }),
+    }
+}
+
+/// Reads a labels (or reviews) CSV file; every bad row is named with its line.
+pub fn read_labels(path: &Path) -> Result<Labels, LabelsError> {
+    let file = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => parse_labels(&String::from_utf8_lossy(&bytes), &file),
+        Err(e) => Err(LabelsError(vec![format!("cannot read {file}: {e}")])),
     }
 }
 

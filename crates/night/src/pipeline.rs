@@ -167,6 +167,7 @@ impl Analyser {
                     encoder: c.encoder_id(),
                     tone_head: c.tone_head_id().to_string(),
                     values: prepared.values_id().to_string(),
+                    judge: None,
                 }),
             redact: self.options.redact,
             channels,

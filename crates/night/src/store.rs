@@ -7,7 +7,10 @@
 use guion_core::call::Sourcing;
 pub use guion_core::call::{CallMeta, Outcome, StoredCall};
 use guion_core::record::CallRecord;
+use guion_core::review::{Review, StepReview, Verdict};
+use guion_core::script::Script;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "guion.sqlite";
@@ -72,6 +75,23 @@ impl Store {
                  language TEXT,
                  started_at TEXT,
                  PRIMARY KEY (night, call_id)
+             );
+             CREATE TABLE IF NOT EXISTS scripts (
+                 id TEXT NOT NULL,
+                 version TEXT NOT NULL,
+                 text TEXT NOT NULL,
+                 PRIMARY KEY (id, version)
+             );
+             CREATE TABLE IF NOT EXISTS reviews (
+                 id INTEGER PRIMARY KEY,
+                 night TEXT NOT NULL,
+                 call_id TEXT NOT NULL,
+                 step TEXT NOT NULL,
+                 status TEXT NOT NULL,
+                 analyst TEXT NOT NULL,
+                 why TEXT NOT NULL DEFAULT '',
+                 at TEXT NOT NULL,
+                 UNIQUE (night, call_id, step, status, analyst, why)
              );",
         )
         .map_err(sql)?;
@@ -149,6 +169,128 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
+    /// Stores analysts' verdicts on steps of calls of `night`, beside guion's (which stay as they
+    /// are), in one transaction. A review identical to one already stored (same step, status,
+    /// analyst and reason) is not stored twice. Returns how many were new.
+    pub fn add_reviews(
+        &mut self,
+        night: &str,
+        reviews: &[StepReview],
+    ) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut added = 0;
+        for r in reviews {
+            added += tx
+                .execute(
+                    "INSERT OR IGNORE INTO reviews (night, call_id, step, status, analyst, why, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        night,
+                        r.call_id,
+                        r.step,
+                        r.review.status.as_str(),
+                        r.review.by,
+                        r.review.why.as_deref().unwrap_or(""),
+                        r.review.at
+                    ],
+                )
+                .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(added)
+    }
+
+    /// The reviews of `night` (or of every night), as `(night, review)`, oldest first: applied in
+    /// this order, the latest review of a step is the one that stands.
+    pub fn reviews(&self, night: Option<&str>) -> Result<Vec<(String, StepReview)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT night, call_id, step, status, analyst, why, at FROM reviews
+                 WHERE ?1 IS NULL OR night = ?1 ORDER BY at, id",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([night], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (night, call_id, step, status, by, why, at) = row.map_err(self.sql())?;
+            let status = Verdict::parse(&status)
+                .map(Verdict::status)
+                .ok_or_else(|| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!("review of {call_id} {step}: status {status:?}"),
+                })?;
+            out.push((
+                night,
+                StepReview {
+                    call_id,
+                    step,
+                    review: Review {
+                        status,
+                        by,
+                        at,
+                        why: (!why.is_empty()).then_some(why),
+                        guion: None,
+                    },
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The latest night in which `call_id` is stored.
+    pub fn night_of(&self, call_id: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT night FROM calls WHERE call_id = ?1 ORDER BY night DESC LIMIT 1",
+                [call_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// Keeps the text of the script a night was scored against (the last text given for an id and
+    /// version stands), so that calibration can read its thresholds and write a new version.
+    pub fn put_script(&self, script: &Script, text: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO scripts (id, version, text) VALUES (?1, ?2, ?3)",
+                params![script.id, script.version, text],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The text of script `id` `version`, if a batch stored it.
+    pub fn script_text(&self, id: &str, version: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT text FROM scripts WHERE id = ?1 AND version = ?2",
+                [id, version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())
+    }
+
     /// Nights in the store, oldest first.
     pub fn nights(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
@@ -220,33 +362,58 @@ impl Store {
                 outcome,
             });
         }
+        let reviews = self.reviews(night)?;
+        if !reviews.is_empty() {
+            let mut by_call: HashMap<(&str, &str), Vec<&StepReview>> = HashMap::new();
+            for (n, r) in &reviews {
+                by_call.entry((n, &r.call_id)).or_default().push(r);
+            }
+            for c in &mut out {
+                if let (Some(rs), Outcome::Scored { record, .. }) = (
+                    by_call.get(&(c.night.as_str(), c.meta.call_id.as_str())),
+                    &mut c.outcome,
+                ) {
+                    record.apply_reviews(rs.iter().copied());
+                }
+            }
+        }
         Ok(out)
     }
 
-    /// The latest night's record of `call_id`, if it was scored.
+    /// The latest night's record of `call_id`, if it was scored, with its reviews applied.
     pub fn latest_record(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
-        let found: Option<(String, Option<String>, Option<String>)> = self
+        let found: Option<(String, String, Option<String>, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT r.status, r.reason, r.record FROM calls c JOIN results r ON r.key = c.key
+                "SELECT c.night, r.status, r.reason, r.record FROM calls c
+                 JOIN results r ON r.key = c.key
                  WHERE c.call_id = ?1 ORDER BY c.night DESC LIMIT 1",
                 [call_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(self.sql())?;
         match found {
             None => Ok(None),
-            Some((status, reason, _)) if status != "ok" => Err(StoreError::Failed {
+            Some((_, status, reason, _)) if status != "ok" => Err(StoreError::Failed {
                 call_id: call_id.to_string(),
                 reason: reason.unwrap_or_default(),
             }),
-            Some((_, _, record)) => serde_json::from_str(record.as_deref().unwrap_or(""))
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    reason: format!("call {call_id}: {e}"),
-                }),
+            Some((night, _, _, record)) => {
+                let mut record: CallRecord = serde_json::from_str(record.as_deref().unwrap_or(""))
+                    .map_err(|e| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        reason: format!("call {call_id}: {e}"),
+                    })?;
+                let reviews = self.reviews(Some(&night))?;
+                record.apply_reviews(
+                    reviews
+                        .iter()
+                        .filter(|(_, r)| r.call_id == call_id)
+                        .map(|(_, r)| r),
+                );
+                Ok(Some(record))
+            }
         }
     }
 }

@@ -46,6 +46,9 @@ impl StepStatus {
 pub enum MatchKind {
     Lexical,
     Semantic,
+    /// Found by the judge model reading the sentence and the step's description; `Evidence::judged`
+    /// holds its probability.
+    Judged,
 }
 
 /// The words that show a step (or a forbidden phrase) was said.
@@ -62,6 +65,9 @@ pub struct Evidence {
     pub variant: String,
     /// Mean recogniser confidence of those words (1 for text transcripts).
     pub p: f32,
+    /// For `"match": "judged"`: the judge's probability that the words carry out the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +87,27 @@ pub struct StepResult {
     pub closest: Option<Evidence>,
     /// Why a check could not be made, e.g. a window on a transcript without times.
     pub note: Option<String>,
+    /// The best similarity by words alone (0 when nothing came within reach of the step's
+    /// threshold), and by meaning (agent steps, when the encoder ran): what calibration re-thresholds.
+    /// `None` in records stored before guion kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_words: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_meaning: Option<f32>,
+    /// A QA analyst's verdict, when one was given: it then stands in `status`, and guion's own
+    /// verdict is kept in the review. Never stored with the result (see `CallRecord::apply_reviews`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::review::Review>,
+}
+
+impl StepResult {
+    /// guion's own verdict, whether or not an analyst overrode it.
+    pub fn guion_status(&self) -> StepStatus {
+        self.review
+            .as_ref()
+            .and_then(|r| r.guion)
+            .unwrap_or(self.status)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,7 +235,21 @@ pub struct Semantic<'a> {
     pub piece_vectors: &'a [Vec<f32>],
     /// Per step, per phrasing of `semantic_phrasings`: `(language, text, embedding)`.
     pub step_vectors: &'a [Vec<(String, String, Vec<f32>)>],
+    /// The judge's answers for the sentences of `Aligner::judge_shortlist` (empty without a judge).
+    pub judged: &'a [Judged],
 }
+
+/// The judge model's answer: the probability that sentence `piece` carries out step `step`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judged {
+    pub step: usize,
+    pub piece: usize,
+    pub p: f32,
+}
+
+/// The judge's probability at or above which a sentence shows a step, when the script does not set
+/// `judge_threshold`: its plain reading (yes more likely than no). Calibrate it on labelled calls.
+pub const DEFAULT_JUDGE_THRESHOLD: f64 = 0.5;
 
 /// The phrasing (in `language` when given) nearest to `vector`, with its cosine.
 fn closest_phrasing<'p>(
@@ -322,6 +363,8 @@ impl Aligner {
         let agent = call.stream(role_speakers(Role::Agent));
         let customer = call.stream(role_speakers(Role::Customer));
 
+        let mut by_words: Vec<f32> = Vec::with_capacity(self.script.steps.len());
+        let mut by_meaning: Vec<Option<f32>> = vec![None; self.script.steps.len()];
         // Candidates per step, best first.
         let mut candidates: Vec<Vec<Found>> = self
             .script
@@ -338,6 +381,7 @@ impl Aligner {
                 };
                 let threshold = self.script.min_similarity_of(step) as f32;
                 let mut found = call.search(phrases, language, stream, floor, 3, &sims);
+                by_words.push(found.first().map_or(0.0, |f| f.similarity));
                 for f in &mut found {
                     f.passes = f.similarity >= threshold;
                 }
@@ -345,19 +389,38 @@ impl Aligner {
             })
             .collect();
         // Lexical evidence wins: only a step with no passing lexical match is looked for by meaning.
+        // The judge, last: only for a step that neither words nor the encoder show.
         if let Some(semantic) = semantic {
             let nearest = nearest_steps(&self.script, semantic, language);
             for (i, step) in self.script.steps.iter().enumerate() {
-                if step.role != Role::Agent || candidates[i].iter().any(|f| f.passes) {
+                if step.role != Role::Agent {
+                    continue;
+                }
+                by_meaning[i] = Some(
+                    nearest
+                        .iter()
+                        .flatten()
+                        .filter(|n| n.step == i)
+                        .map(|n| n.similarity)
+                        .fold(0.0, f32::max),
+                );
+                if candidates[i].iter().any(|f| f.passes) {
                     continue;
                 }
                 let threshold = self
                     .script
                     .semantic_threshold_of(step)
                     .unwrap_or(DEFAULT_SEMANTIC_THRESHOLD) as f32;
-                let mut by_meaning = call.search_meaning(semantic.pieces, &nearest, i, threshold);
-                by_meaning.append(&mut candidates[i]);
-                candidates[i] = by_meaning;
+                let mut found = call.search_meaning(semantic.pieces, &nearest, i, threshold);
+                if found.is_empty() {
+                    let threshold =
+                        self.script
+                            .judge_threshold_of(step)
+                            .unwrap_or(DEFAULT_JUDGE_THRESHOLD) as f32;
+                    found = call.search_judged(semantic.pieces, semantic.judged, i, threshold);
+                }
+                found.append(&mut candidates[i]);
+                candidates[i] = found;
             }
         }
 
@@ -419,6 +482,9 @@ impl Aligner {
                         _ => None,
                     },
                     note,
+                    by_words: Some(by_words[i]),
+                    by_meaning: by_meaning[i],
+                    review: None,
                 }
             })
             .collect();
@@ -446,6 +512,81 @@ impl Aligner {
         }
         hits.sort_by_key(|(position, _)| *position);
         hits.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// For each agent step that neither words nor the encoder showed (`alignment` is from
+    /// `align_with` without judged answers), the sentences the judge should read: the `per_step`
+    /// nearest to the step's phrasings by meaning, inside the step's window when the call has
+    /// times, and not already the evidence of another step. Returns `(step, pieces)`, best first.
+    pub fn judge_shortlist(
+        &self,
+        transcript: &Transcript,
+        alignment: &Alignment,
+        semantic: &Semantic,
+        per_step: usize,
+    ) -> Vec<(usize, Vec<usize>)> {
+        let language = transcript.language.as_deref();
+        let duration = call_duration(transcript);
+        let spans: Vec<(Option<f64>, Option<f64>)> = semantic
+            .pieces
+            .iter()
+            .map(|p| piece_span(transcript, p))
+            .collect();
+        let evidence: Vec<(f64, f64)> = alignment
+            .steps
+            .iter()
+            .filter_map(|s| s.evidence.as_ref())
+            .filter_map(|e| Some((e.start?, e.end?)))
+            .collect();
+        let free = |span: &(Option<f64>, Option<f64>)| match span {
+            (Some(a), Some(b)) => evidence.iter().all(|(s, e)| *b <= *s || *a >= *e),
+            _ => true,
+        };
+        let mut out = Vec::new();
+        for (i, step) in self.script.steps.iter().enumerate() {
+            let missed = alignment
+                .steps
+                .get(i)
+                .is_some_and(|r| r.status == StepStatus::Missed);
+            if step.role != Role::Agent || !missed {
+                continue;
+            }
+            let Some(phrasings) = semantic.step_vectors.get(i) else {
+                continue;
+            };
+            let in_language = language.filter(|l| phrasings.iter().any(|(pl, _, _)| pl == l));
+            let mut ranked: Vec<(f32, usize)> = semantic
+                .piece_vectors
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| free(&spans[*k]))
+                .filter(|(k, _)| match (step.window, spans[*k]) {
+                    (Some(w), (Some(start), Some(end))) => {
+                        let e = Evidence {
+                            text: String::new(),
+                            start: Some(start),
+                            end: Some(end),
+                            speaker: Speaker::Agent,
+                            kind: MatchKind::Judged,
+                            variant: String::new(),
+                            p: 1.0,
+                            judged: None,
+                        };
+                        window_holds(&w, &e, duration).unwrap_or(true)
+                    }
+                    _ => true,
+                })
+                .filter_map(|(k, v)| {
+                    closest_phrasing(phrasings, v, in_language).map(|(sim, _)| (sim, k))
+                })
+                .collect();
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let pieces: Vec<usize> = ranked.into_iter().take(per_step).map(|(_, k)| k).collect();
+            if !pieces.is_empty() {
+                out.push((i, pieces));
+            }
+        }
+        out
     }
 
     /// For a call whose agent is not known: the side (a stereo call's channel, a mono call's voice)
@@ -729,14 +870,7 @@ impl<'t> CallWords<'t> {
             else {
                 continue;
             };
-            let tokens: Vec<usize> = (0..self.tokens.len())
-                .filter(|&i| {
-                    let t = self.tokens[i];
-                    t.utterance == piece.utterance
-                        && t.display >= piece.words.0
-                        && t.display < piece.words.1
-                })
-                .collect();
+            let tokens = self.piece_tokens(piece);
             let (Some(&first), Some(&last)) = (tokens.first(), tokens.last()) else {
                 continue;
             };
@@ -757,6 +891,53 @@ impl<'t> CallWords<'t> {
         });
         found.truncate(3);
         found
+    }
+
+    /// The sentences the judge said carry out step `step`, most probable first.
+    fn search_judged(
+        &self,
+        pieces: &[Piece],
+        judged: &[Judged],
+        step: usize,
+        threshold: f32,
+    ) -> Vec<Found> {
+        let mut found: Vec<Found> = judged
+            .iter()
+            .filter(|j| j.step == step && j.p >= threshold)
+            .filter_map(|j| {
+                let piece = pieces.get(j.piece)?;
+                let tokens = self.piece_tokens(piece);
+                let (&first, &last) = (tokens.first()?, tokens.last()?);
+                Some(Found {
+                    similarity: j.p,
+                    kind: MatchKind::Judged,
+                    passes: true,
+                    position: first,
+                    tokens: (first, last + 1),
+                    variant: String::new(),
+                    p: self.mean_p(&tokens),
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then(a.position.cmp(&b.position))
+        });
+        found.truncate(3);
+        found
+    }
+
+    /// The call tokens of a sentence.
+    fn piece_tokens(&self, piece: &Piece) -> Vec<usize> {
+        (0..self.tokens.len())
+            .filter(|&i| {
+                let t = self.tokens[i];
+                t.utterance == piece.utterance
+                    && t.display >= piece.words.0
+                    && t.display < piece.words.1
+            })
+            .collect()
     }
 
     /// Mean recogniser confidence over some call tokens.
@@ -815,8 +996,22 @@ impl<'t> CallWords<'t> {
             kind: f.kind,
             variant: f.variant.clone(),
             p: f.p,
+            judged: (f.kind == MatchKind::Judged).then_some(f.similarity),
         }
     }
+}
+
+/// When a sentence was said, from its first and last timed words.
+fn piece_span(transcript: &Transcript, piece: &Piece) -> (Option<f64>, Option<f64>) {
+    let Some(u) = transcript.utterances.get(piece.utterance) else {
+        return (None, None);
+    };
+    let words = display_words(u);
+    let words = &words[piece.words.0.min(words.len())..piece.words.1.min(words.len())];
+    (
+        words.iter().find_map(|w| w.start),
+        words.iter().rev().find_map(|w| w.end),
+    )
 }
 
 /// An utterance's words as the auditor will read them, with times: the recogniser's own words, or

@@ -16,6 +16,8 @@ fn step(id: &str, order: u32, weight: f64, es: &[&str]) -> Step {
         window: None,
         min_similarity: None,
         semantic_threshold: None,
+        judge_threshold: None,
+        description: BTreeMap::new(),
         variants: BTreeMap::from([("es".to_string(), es.iter().map(|s| s.to_string()).collect())]),
     }
 }
@@ -50,6 +52,7 @@ fn script() -> Script {
         languages: vec!["es".into()],
         min_similarity: 0.75,
         semantic_threshold: None,
+        judge_threshold: None,
         steps: vec![
             greeting,
             step(
@@ -427,6 +430,7 @@ fn a_step_in_other_words_is_found_by_meaning_and_words_win_where_both_exist() {
         pieces: &pieces,
         piece_vectors: &piece_vectors,
         step_vectors: &steps,
+        judged: &[],
     };
     let a = aligner.align_with(&t, Some(&semantic));
     let greeting = &a.steps[0];
@@ -461,6 +465,7 @@ fn a_sentence_shows_only_the_step_it_is_nearest_to_and_only_above_the_threshold(
         pieces: &pieces,
         piece_vectors: &semantic_vectors,
         step_vectors: &steps,
+        judged: &[],
     };
     let a = aligner.align_with(&t, Some(&semantic));
     let found: Vec<&str> = a
@@ -489,4 +494,77 @@ fn slots_are_left_out_of_what_the_encoder_reads() {
         "Acme Seguros, buenos días, soy"
     );
     assert_eq!(without_slots("su {tipo de} póliza {n}."), "su póliza .");
+}
+
+#[test]
+fn the_judge_is_asked_about_the_nearest_sentences_and_its_yes_shows_the_step() {
+    use Speaker::Agent;
+    let script = script();
+    let aligner = Aligner::new(&script, AlignOptions::default());
+    let t = call(
+        vec![
+            said(Agent, 1.0, "Acme Seguros, buenos días, soy Lucía.", 0.9),
+            said(Agent, 5.0, "Esto queda todo apuntado. Dígame.", 0.9),
+        ],
+        120.0,
+    );
+    let pieces = pieces(&t);
+    let steps = step_vectors(&script);
+    // The notice sentence is nearer the disclosure (2) than "Dígame.", but below the threshold.
+    let piece_vectors = vec![axis(0, 1.0, 0.1), axis(2, 1.0, 2.5), axis(2, 1.0, 9.0)];
+    let none = Semantic {
+        pieces: &pieces,
+        piece_vectors: &piece_vectors,
+        step_vectors: &steps,
+        judged: &[],
+    };
+    let first = aligner.align_with(&t, Some(&none));
+    let disclosure = script
+        .steps
+        .iter()
+        .position(|s| s.id == "disclosure")
+        .unwrap();
+    assert_eq!(first.steps[disclosure].status, StepStatus::Missed);
+    assert!(first.steps[disclosure].by_meaning.unwrap() < 0.5);
+    let shortlist = aligner.judge_shortlist(&t, &first, &none, 1);
+    let (_, asked) = shortlist.iter().find(|(s, _)| *s == disclosure).unwrap();
+    assert_eq!(
+        asked,
+        &[1],
+        "the nearest free sentence, not the greeting's evidence"
+    );
+    assert!(
+        shortlist.iter().all(|(_, p)| !p.contains(&0)),
+        "a sentence that is another step's evidence is not asked about"
+    );
+
+    let judged = [Judged {
+        step: disclosure,
+        piece: 1,
+        p: 0.8,
+    }];
+    let yes = Semantic {
+        judged: &judged,
+        ..none
+    };
+    let second = aligner.align_with(&t, Some(&yes));
+    let step = &second.steps[disclosure];
+    assert_eq!(step.status, StepStatus::Done);
+    let e = step.evidence.as_ref().unwrap();
+    assert_eq!(e.kind, MatchKind::Judged);
+    assert_eq!(e.judged, Some(0.8));
+    assert_eq!(e.text, "Esto queda todo apuntado.");
+    // Below the judge's threshold, the step stays missed.
+    let judged = [Judged {
+        p: 0.3,
+        ..judged[0]
+    }];
+    let no = Semantic {
+        judged: &judged,
+        ..none
+    };
+    assert_eq!(
+        aligner.align_with(&t, Some(&no)).steps[disclosure].status,
+        StepStatus::Missed
+    );
 }

@@ -24,6 +24,7 @@ const SCRIPT_KEYS: &[&str] = &[
     "languages",
     "min_similarity",
     "semantic_threshold",
+    "judge_threshold",
 ];
 const STEP_KEYS: &[&str] = &[
     "id",
@@ -35,6 +36,8 @@ const STEP_KEYS: &[&str] = &[
     "window",
     "min_similarity",
     "semantic_threshold",
+    "judge_threshold",
+    "description",
     "variants",
 ];
 const FORBIDDEN_KEYS: &[&str] = &["id", "severity", "variants"];
@@ -73,6 +76,7 @@ struct Header {
     languages: Option<Vec<String>>,
     min_similarity: f64,
     semantic_threshold: Option<f64>,
+    judge_threshold: Option<f64>,
     at: usize,
 }
 
@@ -176,6 +180,7 @@ impl Checker<'_> {
             languages: header.languages.unwrap_or_default(),
             min_similarity: header.min_similarity,
             semantic_threshold: header.semantic_threshold,
+            judge_threshold: header.judge_threshold,
             steps: steps.into_iter().map(|r| r.item).collect(),
             forbidden: forbidden.into_iter().map(|r| r.item).collect(),
             values: values.into_iter().map(|r| r.item).collect(),
@@ -189,6 +194,7 @@ impl Checker<'_> {
             languages: None,
             min_similarity: DEFAULT_MIN_SIMILARITY,
             semantic_threshold: None,
+            judge_threshold: None,
             at: 0,
         };
         let Some(item) = item else {
@@ -217,6 +223,7 @@ impl Checker<'_> {
             header.min_similarity = v;
         }
         header.semantic_threshold = self.fraction(table, "semantic_threshold");
+        header.judge_threshold = self.fraction(table, "judge_threshold");
         header
     }
 
@@ -311,6 +318,8 @@ impl Checker<'_> {
         let window = table.get("window").and_then(|w| self.window(w));
         let min_similarity = self.fraction(table, "min_similarity");
         let semantic_threshold = self.fraction(table, "semantic_threshold");
+        let judge_threshold = self.fraction(table, "judge_threshold");
+        let description = self.description(table, languages);
         let phrases = match table.get("variants") {
             Some(item) => {
                 let phrases = self.phrases(item, "variants", languages);
@@ -337,6 +346,8 @@ impl Checker<'_> {
                 window,
                 min_similarity,
                 semantic_threshold,
+                judge_threshold,
+                description,
                 variants: unspanned(&phrases),
             },
             at,
@@ -444,15 +455,12 @@ impl Checker<'_> {
         }
     }
 
-    fn value(
+    /// `description.<lang> = "…"`: one text per language.
+    fn description(
         &mut self,
         table: &DeTable<'_>,
-        at: usize,
         languages: Option<&[String]>,
-    ) -> Read<Value> {
-        self.deny_unknown(table, VALUE_KEYS, "[[value]]");
-        let id = self.required_string(table, "id", at, "[[value]]");
-        let name = self.required_string(table, "name", at, "[[value]]");
+    ) -> BTreeMap<String, String> {
         let mut description = BTreeMap::new();
         if let Some(item) = table.get("description") {
             if let DeValue::Table(texts) = item.get_ref() {
@@ -485,6 +493,19 @@ impl Checker<'_> {
                 );
             }
         }
+        description
+    }
+
+    fn value(
+        &mut self,
+        table: &DeTable<'_>,
+        at: usize,
+        languages: Option<&[String]>,
+    ) -> Read<Value> {
+        self.deny_unknown(table, VALUE_KEYS, "[[value]]");
+        let id = self.required_string(table, "id", at, "[[value]]");
+        let name = self.required_string(table, "name", at, "[[value]]");
+        let description = self.description(table, languages);
         let phrases = match table.get("examples") {
             Some(item) => self.phrases(item, "examples", languages),
             None => Phrases::new(),

@@ -9,6 +9,7 @@
 //! languages = ["es", "en"]     # required; every variants.<lang> must be one of these
 //! min_similarity = 0.75        # 0..1, default 0.75
 //! semantic_threshold = 0.5     # 0..1, optional (default 0.5): matching by meaning, see align
+//! judge_threshold = 0.5        # 0..1, optional (default 0.5): the judge model's P(yes), see align
 //!
 //! [[step]]
 //! id = "greeting"              # required
@@ -20,6 +21,8 @@
 //! window = { end_s = 30 }      # start_s, end_s, last_s (from the end), end_pct; all given must hold
 //! min_similarity = 0.8         # optional override
 //! semantic_threshold = 0.6     # optional override
+//! judge_threshold = 0.7        # optional override
+//! description.en = "The agent greets with the brand and their name"  # optional: what the judge reads
 //! variants.es = ["gracias por llamar a Acme Seguros, le atiende {name}"]
 //!
 //! [[forbidden]]
@@ -38,6 +41,7 @@
 //! error, and a brand fixing its file wants every mistake at once, each at its line and column.
 
 mod check;
+pub mod edit;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,6 +58,8 @@ pub struct Script {
     pub min_similarity: f64,
     /// Default for a meaning-based matcher (0..1); `None` leaves the choice to the matcher.
     pub semantic_threshold: Option<f64>,
+    /// Default P(yes) at which the judge model's verdict shows a step; `None`: the matcher's default.
+    pub judge_threshold: Option<f64>,
     pub steps: Vec<Step>,
     pub forbidden: Vec<Forbidden>,
     pub values: Vec<Value>,
@@ -80,6 +86,10 @@ pub struct Step {
     pub min_similarity: Option<f64>,
     /// Overrides the script's `semantic_threshold`.
     pub semantic_threshold: Option<f64>,
+    /// Overrides the script's `judge_threshold`.
+    pub judge_threshold: Option<f64>,
+    /// What the step asks, per language, as the judge model reads it (the title when absent).
+    pub description: BTreeMap<String, String>,
     pub variants: Variants,
 }
 
@@ -132,6 +142,11 @@ impl Script {
     /// The step's semantic threshold, with the script's default filled in.
     pub fn semantic_threshold_of(&self, step: &Step) -> Option<f64> {
         step.semantic_threshold.or(self.semantic_threshold)
+    }
+
+    /// The step's judge threshold, with the script's default filled in.
+    pub fn judge_threshold_of(&self, step: &Step) -> Option<f64> {
+        step.judge_threshold.or(self.judge_threshold)
     }
 
     /// Validates a script's text; `file` names it in diagnostics. `Ok` carries the warnings.

@@ -3,8 +3,10 @@
 //!
 //! - calls.csv: night, call_id, agent_id, vendor, site, sourcing, language, started_at, status
 //!   (scored|failed), reason, duration_s, adherence, steps_done, steps_required, forbidden,
-//!   tone_<label>… (share of the agent's utterances), values_shown, models
-//! - steps.csv: night, call_id, step, status, similarity, match, start, end, evidence
+//!   tone_<label>… (share of the agent's utterances), values_shown, models, reviews (steps whose
+//!   verdict is an analyst's; adherence and steps_done then count the analyst's verdict)
+//! - steps.csv: night, call_id, step, status, similarity, match, start, end, evidence,
+//!   guion_status, reviewed_by, reviewed_at, review_why (status is the analyst's where reviewed)
 //! - utterances.jsonl: {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
 //! - agents.csv, vendors.csv, sourcing.csv (the night given): name, vendor, site, sourcing, calls,
 //!   failed, wrong_language, adherence (+ _low, _high), forbidden_per_100 (+ _low, _high), done_<step> (+ _low,
@@ -76,6 +78,24 @@ impl Table {
     }
 }
 
+/// After a change to the store other than a batch (a review): every file again, in the locale the
+/// batch wrote them in (told by calls.csv's byte-order mark), with the latest night's rollups.
+pub fn rewrite(dir: &Path, store: &crate::store::Store) -> io::Result<()> {
+    let locale = match std::fs::read(dir.join("calls.csv")) {
+        Ok(bytes) if bytes.starts_with("\u{feff}".as_bytes()) => CsvLocale::Es,
+        _ => CsvLocale::En,
+    };
+    let all = store.calls(None).map_err(io::Error::other)?;
+    let latest = store.nights().map_err(io::Error::other)?.pop();
+    let tonight: Vec<StoredCall> = all
+        .iter()
+        .filter(|c| Some(&c.night) == latest.as_ref())
+        .cloned()
+        .collect();
+    let rollup = guion_core::aggregate::rollup(&tonight);
+    write_all(dir, &all, &rollup, locale)
+}
+
 /// Writes every per-call file (all nights) and the rollups of `rollup`.
 pub fn write_all(
     dir: &Path,
@@ -136,7 +156,7 @@ fn write_calls(
     .map(String::from)
     .to_vec();
     header.extend(rollup.tones.iter().map(|t| format!("tone_{t}")));
-    header.extend(["values_shown".to_string(), "models".to_string()]);
+    header.extend(["values_shown", "models", "reviews"].map(String::from));
     let mut t = Table::new(locale, &header)?;
     for c in calls {
         let m = &c.meta;
@@ -197,6 +217,8 @@ fn write_calls(
                     ));
                 }
                 row.push(models.join(" "));
+                let reviews = record.steps.iter().filter(|s| s.review.is_some()).count();
+                row.push(reviews.to_string());
             }
         }
         t.row(&row)?;
@@ -215,6 +237,10 @@ fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Resul
         "start",
         "end",
         "evidence",
+        "guion_status",
+        "reviewed_by",
+        "reviewed_at",
+        "review_why",
     ]
     .map(String::from);
     let mut t = Table::new(locale, &header)?;
@@ -224,6 +250,7 @@ fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Resul
         };
         for s in &record.steps {
             let e = s.evidence.as_ref();
+            let r = s.review.as_ref();
             let row = vec![
                 c.night.clone(),
                 c.meta.call_id.clone(),
@@ -239,6 +266,10 @@ fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Resul
                 t.num(e.and_then(|e| e.start), 2),
                 t.num(e.and_then(|e| e.end), 2),
                 e.map_or(String::new(), |e| e.text.clone()),
+                s.guion_status().as_str().to_string(),
+                r.map_or(String::new(), |r| r.by.clone()),
+                r.map_or(String::new(), |r| r.at.clone()),
+                r.and_then(|r| r.why.clone()).unwrap_or_default(),
             ];
             t.row(&row)?;
         }

@@ -229,7 +229,8 @@ mod tests {
                 "8:1: error: unknown key `varients` in [[step]]; did you mean `variants`?",
                 "9:1: error: unknown key `wieght` in [[step]]; did you mean `weight`?",
                 "10:1: error: unknown key `colour` in [[step]]; expected one of id, title, \
-                 required, weight, role, order, window, min_similarity, semantic_threshold, variants",
+                 required, weight, role, order, window, min_similarity, semantic_threshold, \
+                 judge_threshold, description, variants",
             ]
         );
         assert_eq!(

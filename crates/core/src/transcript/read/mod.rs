@@ -19,6 +19,7 @@ pub use csv::sniff_delimiter;
 use json::{abcd_dialogues, abcd_turns, parse_json};
 use serde_json::Value;
 use std::path::Path;
+pub use time::parse_offset;
 use txt::{leading_time, parse_txt, txt_label};
 use vtt::{parse_srt, parse_vtt};
 

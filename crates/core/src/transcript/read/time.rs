@@ -11,6 +11,12 @@ pub(super) fn parse_seconds(value: &str) -> Option<f64> {
         .filter(|t| t.is_finite())
 }
 
+/// A time into the call as people write it in a spreadsheet: seconds (`12.5`) or a clock (`1:02`).
+pub fn parse_offset(value: &str) -> Option<f64> {
+    let value = value.trim();
+    parse_seconds(value).or_else(|| parse_clock(value))
+}
+
 /// `[h…:]m:ss[.fff]`, `,` also as the decimal mark (SRT). Minutes may run past 59 when there are no hours
 /// (other tools write `62:05`; guion writes `1:02:05`).
 pub(super) fn parse_clock(value: &str) -> Option<f64> {
