@@ -259,6 +259,15 @@ fn a_review_changes_the_rollups_says_whose_it_is_and_survives_a_rerun() {
     assert_eq!(s["review"]["by"], "ana");
     assert_eq!(s["review"]["guion"], "missed");
 
+    // The report says how many verdicts are analysts'.
+    let o = guion(&["report", dir_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        page.contains("1 step verdict comes from a QA analyst's review"),
+        "the report names the reviews"
+    );
+
     // The same review again is stored once; a rerun of the night keeps it.
     let o = guion(&[
         "review",

@@ -3,7 +3,7 @@
 use super::charts::{WHISKER_W, tone_order, tones, trend_of, whisker_x};
 use super::{
     Axis, Cell, Column, FailedCall, Grid, GridRow, GroupRow, Hit, MissedStep, OtherLanguageCall,
-    Page, Said, Tick, WORST_CALLS, Whisker, WorstCall,
+    Page, ReviewLine, Said, Tick, WORST_CALLS, Whisker, WorstCall,
 };
 use crate::store::{Outcome, StoredCall};
 use guion_core::aggregate::{self, GroupSummary};
@@ -91,6 +91,14 @@ pub(super) fn page(
             })
             .collect(),
         unscorable: scored.iter().filter(|(_, r)| r.adherence.is_none()).count(),
+        reviewed_steps: scored
+            .iter()
+            .map(|(_, r)| r.steps.iter().filter(|s| s.review.is_some()).count())
+            .sum(),
+        reviewed_calls: scored
+            .iter()
+            .filter(|(_, r)| r.steps.iter().any(|s| s.review.is_some()))
+            .count(),
         vendors: rollup.vendors.iter().map(|g| g.name.clone()).collect(),
         nights: all_calls
             .iter()
@@ -486,6 +494,20 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                         note: t.map_or(String::new(), |t| format!("{}, p {:.2}", t.label, t.p)),
                     }
                 }),
+                reviews: r
+                    .steps
+                    .iter()
+                    .filter_map(|s| {
+                        s.review.as_ref().map(|v| ReviewLine {
+                            step: s.id.clone(),
+                            status: status_words(s.status).to_string(),
+                            guion: status_words(s.guion_status()).to_string(),
+                            by: v.by.clone(),
+                            at: v.at.clone(),
+                            why: v.why.clone().unwrap_or_default(),
+                        })
+                    })
+                    .collect(),
                 command: format!(
                     "guion call {} --from {}",
                     shell_word(&c.meta.call_id),

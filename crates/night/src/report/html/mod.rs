@@ -76,6 +76,9 @@ struct Page {
     scored: usize,
     failed: usize,
     unscorable: usize,
+    /// Steps whose verdict is an analyst's, and in how many calls.
+    reviewed_steps: usize,
+    reviewed_calls: usize,
     wrong_language: Vec<OtherLanguageCall>,
     vendors: Vec<String>,
     nights: usize,
@@ -199,7 +202,19 @@ struct WorstCall {
     missed: Vec<MissedStep>,
     forbidden: Vec<Hit>,
     negative: Option<Said>,
+    reviews: Vec<ReviewLine>,
     command: String,
+}
+
+/// An analyst's verdict standing in for guion's on a step of a call.
+#[derive(Serialize)]
+struct ReviewLine {
+    step: String,
+    status: String,
+    guion: String,
+    by: String,
+    at: String,
+    why: String,
 }
 
 #[derive(Serialize)]
