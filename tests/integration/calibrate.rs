@@ -396,3 +396,103 @@ fn thresholds_fitted_on_labels_are_written_into_a_new_version_of_the_script() {
         json["overall"]
     );
 }
+
+#[test]
+fn value_labels_on_utterances_agree_as_computed_by_hand() {
+    util::require!(util::encoder());
+    let dir = util::tempdir();
+    let manifest = dir.path().join("manifest.csv");
+    let mut rows = String::from("call_id,path,agent_id,vendor,site,sourcing\n");
+    for (id, file) in [
+        ("para", "acme-es-paraphrased.txt"),
+        ("breaks", "acme-es-breaks.txt"),
+        ("follows", "acme-es-follows.txt"),
+    ] {
+        let path = util::fixture(&format!("examples/transcripts/{file}"));
+        rows.push_str(&format!(
+            "{id},{},a1,Acme,madrid,insourced\n",
+            path.display()
+        ));
+    }
+    std::fs::write(&manifest, rows).unwrap();
+    let out = dir.path().join("night");
+    let o = guion(&[
+        "batch",
+        manifest.to_str().unwrap(),
+        "--script",
+        ACME,
+        "--out",
+        out.to_str().unwrap(),
+        "--night",
+        "2026-11-22",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Label every agent utterance that has a time: the paraphrased call's agent explains and
+    // offers next steps; the others are labelled "none" except where the test reads otherwise.
+    let lines = std::fs::read_to_string(out.join("utterances.jsonl")).unwrap();
+    let mut labels = String::from("call_id,start,value\n");
+    let mut by_hand: Vec<(Option<String>, Option<String>)> = Vec::new();
+    for line in lines.lines() {
+        let u: serde_json::Value = serde_json::from_str(line).unwrap();
+        let Some(start) = u["start"].as_f64() else {
+            continue;
+        };
+        if u["speaker"] != "agent" {
+            continue;
+        }
+        let text = u["text"].as_str().unwrap();
+        let label = if text.contains("Vamos a hacer lo siguiente") || text.contains("llave de paso")
+        {
+            Some("proactivity")
+        } else if text.contains("qué faena") {
+            Some("empathy")
+        } else {
+            None
+        };
+        let guion = u["value"]["score"]
+            .as_f64()
+            .filter(|s| *s >= 0.5)
+            .and_then(|_| u["value"]["id"].as_str().map(String::from));
+        labels.push_str(&format!(
+            "{},{start},{}\n",
+            u["call_id"].as_str().unwrap(),
+            label.unwrap_or("none")
+        ));
+        by_hand.push((guion, label.map(String::from)));
+    }
+    assert!(by_hand.len() >= 10, "{lines}");
+    let file = dir.path().join("values.csv");
+    std::fs::write(&file, labels).unwrap();
+    let o = guion(&[
+        "calibrate",
+        out.to_str().unwrap(),
+        "--labels",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let values = &json["values"];
+    assert_eq!(values["overall"]["n"], by_hand.len());
+    let agree = by_hand.iter().filter(|(g, h)| g == h).count() as f64 / by_hand.len() as f64;
+    assert!((values["overall"]["agreement"].as_f64().unwrap() - agree).abs() < 1e-9);
+    let proactivity = values["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["value"] == "proactivity")
+        .unwrap();
+    let labelled = by_hand
+        .iter()
+        .filter(|(_, h)| h.as_deref() == Some("proactivity"))
+        .count();
+    let found = by_hand
+        .iter()
+        .filter(|(g, h)| h.as_deref() == Some("proactivity") && g == h)
+        .count();
+    assert_eq!(
+        proactivity["recall"].as_f64(),
+        Some(found as f64 / labelled as f64)
+    );
+}

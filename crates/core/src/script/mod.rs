@@ -144,6 +144,15 @@ impl Script {
         step.semantic_threshold.or(self.semantic_threshold)
     }
 
+    /// What the judge model is asked whether a sentence does: the step's description in the
+    /// call's language, else in any language, else its title.
+    pub fn judge_statement<'s>(&self, step: &'s Step, language: Option<&str>) -> &'s str {
+        language
+            .and_then(|l| step.description.get(l))
+            .or_else(|| step.description.values().next())
+            .unwrap_or(&step.title)
+    }
+
     /// The step's judge threshold, with the script's default filled in.
     pub fn judge_threshold_of(&self, step: &Step) -> Option<f64> {
         step.judge_threshold.or(self.judge_threshold)
