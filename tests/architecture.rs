@@ -139,8 +139,10 @@ impl Graph {
 #[test]
 fn crates_stand_on_the_floors_architecture_md_draws() {
     let g = graph();
-    let expected: [(&str, &[&str]); 6] = [
+    let expected: [(&str, &[&str]); 8] = [
         ("guion-core", &[]),
+        ("guion-judge", &[]),
+        ("guion-judge-server", &["guion-judge"]),
         ("guion-models", &["guion-core"]),
         ("guion-speech", &["guion-core", "guion-models"]),
         ("guion-meaning", &["guion-core", "guion-models"]),
@@ -192,26 +194,57 @@ fn heavy_crates_stay_out_of_the_floors_that_do_not_need_them() {
         "indicatif",
         "tracing-subscriber",
     ];
-    let rules: [(&str, Vec<&str>); 5] = [
+    // llama.cpp's ggml and whisper.cpp's ggml share symbol names: no binary may link both, so only
+    // the judge's own server links llama.cpp, and it links nothing of whisper.
+    let llama = ["llama-cpp-2", "llama-cpp-sys-2"];
+    let rules: [(&str, Vec<&str>); 8] = [
         (
             "guion-core",
-            [&speech_and_models[..], &runtime, &night, &cli, &["rayon"]].concat(),
+            [
+                &speech_and_models[..],
+                &runtime,
+                &night,
+                &cli,
+                &["rayon"],
+                &llama,
+            ]
+            .concat(),
         ),
         (
             "guion-models",
-            [&speech_and_models[..], &night, &cli, &["tokenizers"]].concat(),
+            [
+                &speech_and_models[..],
+                &night,
+                &cli,
+                &["tokenizers"],
+                &llama,
+            ]
+            .concat(),
         ),
         (
             "guion-meaning",
-            [&speech_and_models[..], &night, &cli].concat(),
+            [&speech_and_models[..], &night, &cli, &llama].concat(),
         ),
-        ("guion-speech", [&night[..], &cli, &["tokenizers"]].concat()),
-        ("guion-night", cli.to_vec()),
+        (
+            "guion-speech",
+            [&night[..], &cli, &["tokenizers"], &llama].concat(),
+        ),
+        ("guion-night", [&cli[..], &llama].concat()),
+        ("guion", llama.to_vec()),
+        (
+            "guion-judge",
+            [&speech_and_models[..], &runtime, &night, &cli, &llama].concat(),
+        ),
+        (
+            "guion-judge-server",
+            [&speech_and_models[..], &runtime, &night, &cli].concat(),
+        ),
     ];
     // The graph is the real one: the floors that need these do link them.
     assert!(g.closure("guion-speech").contains("whisper-rs"));
     assert!(g.closure("guion-meaning").contains("tokenizers"));
     assert!(g.closure("guion-night").contains("rusqlite"));
+    assert!(g.closure("guion-judge-server").contains("llama-cpp-sys-2"));
     for (name, banned) in rules {
         let links = g.closure(name);
         let found: Vec<&&str> = banned.iter().filter(|b| links.contains(**b)).collect();
@@ -276,6 +309,9 @@ fn unsafe_code_lives_in_the_gsm_binding_alone() {
         "crates/speech/src/lib.rs",
         "crates/meaning/src/lib.rs",
         "crates/night/src/lib.rs",
+        "crates/judge/src/lib.rs",
+        "crates/judge-server/src/lib.rs",
+        "crates/judge-server/src/main.rs",
         "src/main.rs",
     ];
     for file in roots {

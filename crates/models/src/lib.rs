@@ -284,10 +284,17 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
             let weights = src.join(&spec.inputs[0].file);
             convert_e5(&weights, &out, spec.kind == "e5-onnx-int8")?;
         }
-        // Shipped ready to use (a shared library, a tokenizer): the verified input is the installed file.
+        // Shipped ready to use (a shared library, a tokenizer, the judge's GGUF): the verified input is
+        // the installed file. Hard-linked where the filesystem allows (no second copy of a 1.1 GB
+        // model), else copied; through a .part either way, so the file appears whole or not at all.
         "file" => {
             let input = src.join(&spec.file);
-            fs::copy(&input, &out).map_err(io_err(&out))?;
+            let part = atomic::part_path(&out);
+            let _ = fs::remove_file(&part);
+            if fs::hard_link(&input, &part).is_err() {
+                fs::copy(&input, &part).map_err(io_err(&part))?;
+            }
+            atomic::commit(&part, &out).map_err(io_err(&out))?;
         }
         other => {
             return Err(ModelError::Manifest(format!(

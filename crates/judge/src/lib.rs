@@ -1,0 +1,49 @@
+//! The judge: does an agent's sentence carry out a script step? A small instruction model
+//! (Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M) is asked, once per sentence of a shortlist, whether the
+//! sentence carries out the step, and its answer is read from the next-token logits as
+//! P(Yes) / (P(Yes) + P(No)): no text is generated, so sampling and temperature play no part.
+//!
+//! # Why the model runs in a process of its own
+//! llama.cpp and whisper.cpp each bundle their own ggml, statically: whisper-rs-sys 0.15 builds ggml
+//! 0.9.5, llama-cpp-sys-2 0.1.161 ggml 0.26.0, under the same symbol names and with different structs
+//! behind them. A test program that calls both whisper-rs 0.16 and llama-cpp-2 0.1.160 does not link:
+//! rust-lld reports 591 duplicate symbols (464 `ggml_*`, the rest `gguf_*` and quantisation kernels).
+//! Forcing it (`--allow-multiple-definition`) would bind each library to whichever copy came first,
+//! a silent ABI mismatch; llama.cpp's shared-library build would not help either, since the linker
+//! exports the executable's own (whisper's) `ggml_*` and `libllama.so` would bind to those by ELF
+//! interposition (reasoned, not tried). So the `guion` binary and the night pipeline never link
+//! llama.cpp (`tests/architecture.rs` holds it): this crate is the client, the protocol and the
+//! prompt (std and serde only), and `guion-judge-server` is the binary `guion-judge` that links
+//! llama.cpp, loads the model once and answers JSON lines on stdin.
+//!
+//! # Calling it
+//! ```no_run
+//! let model = std::path::Path::new("/root/.cache/guion/models/judge-qwen2.5-coder-1.5b-q4_k_m.gguf");
+//! let mut judge = guion_judge::JudgeClient::start(model, 2)?;
+//! let p = judge.judge(
+//!     "The agent tells the customer that the call is recorded",
+//!     &["Le comento que vamos a grabar la llamada por temas de calidad."],
+//! )?;
+//! assert!(p[0] >= 0.5);
+//! # Ok::<(), guion_judge::JudgeError>(())
+//! ```
+
+#![deny(unsafe_code)]
+
+pub mod client;
+pub mod prompt;
+pub mod protocol;
+
+pub use client::{JudgeClient, JudgeError, server_path};
+pub use prompt::{Prompt, yes_probability};
+
+/// The model's file in `$GUION_CACHE/models` (see `models/manifest.toml`, model `judge`).
+pub const MODEL_FILE: &str = "judge-qwen2.5-coder-1.5b-q4_k_m.gguf";
+/// The model's name in `models/manifest.toml`.
+pub const MODEL_NAME: &str = "judge";
+/// The server binary's name, built beside `guion` in `target/release`.
+pub const SERVER_BIN: &str = "guion-judge";
+/// Overrides where the client looks for the server binary.
+pub const SERVER_ENV: &str = "GUION_JUDGE_SERVER";
+/// The probability at or above which a sentence is taken to carry out the step.
+pub const THRESHOLD: f32 = 0.5;
