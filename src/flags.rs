@@ -186,6 +186,14 @@ pub struct MeaningFlags {
     /// Do not give Whisper the script's brand names and key words (its initial prompt), per language.
     #[arg(long)]
     pub no_script_prompt: bool,
+
+    /// A second opinion for agent steps that neither words nor the encoder found: a small local
+    /// language model (installed by scripts/setup) reads the few sentences nearest each such step
+    /// and the step's description, and says how likely each carries it out. A step it finds says
+    /// "match": "judged" with that probability (threshold: the script's judge_threshold, default
+    /// 0.5). Costs seconds per call.
+    #[arg(long)]
+    pub judge: bool,
 }
 
 impl MeaningFlags {

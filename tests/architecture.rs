@@ -150,6 +150,7 @@ fn crates_stand_on_the_floors_architecture_md_draws() {
             "guion-night",
             &[
                 "guion-core",
+                "guion-judge",
                 "guion-meaning",
                 "guion-models",
                 "guion-speech",

@@ -138,6 +138,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             classifier: args.meaning.classifier(),
             redact: args.redact.redact,
             script_prompt: !args.meaning.no_script_prompt,
+            judge: args.meaning.judge,
         },
     };
     let store = Store::open(&out)?;

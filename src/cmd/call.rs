@@ -32,7 +32,12 @@ use std::process::ExitCode;
 /// calibrated 0..1; a value counts as shown at 0.5). An agent step that no words show is looked for
 /// by meaning: a sentence whose embedding is close enough to one of its phrasings (cosine of centred
 /// embeddings at least the step's or script's semantic_threshold, default 0.5); its evidence then says "match":
-/// "semantic". Lexical evidence always wins. --no-meaning skips all of this (no encoder needed).
+/// "semantic". Lexical evidence always wins. With --judge, a step still unfound is put to a small
+/// local language model with the sentences nearest it; its evidence then says "match": "judged",
+/// with "judged": P(yes). --no-meaning skips all of this (no encoder needed).
+///
+/// An analyst's review (`guion review`) stands in a step's status; "review": {"status", "by", "at",
+/// "why", "guion"} says whose it is and keeps guion's own verdict.
 ///
 /// Card numbers (Luhn-checked, also read out digit by digit), Spanish DNI/NIE, phone numbers and
 /// e-mail addresses are shown as [CARD], [DNI], [PHONE], [EMAIL] unless --no-redact.
@@ -40,7 +45,8 @@ use std::process::ExitCode;
 /// `guion call CALL_ID --from DIR` opens a call that `guion batch` stored in DIR, in the same view.
 ///
 /// --json prints {"call", "script": {"id", "version"}, "language", "adherence", "score", "steps":
-/// [{"id", "status", "similarity", "evidence": {"text", "start", "end", "speaker", "match"}}],
+/// [{"id", "status", "similarity", "by_words", "by_meaning", "evidence": {"text", "start", "end",
+///   "speaker", "match", "judged"}, "review"}],
 /// "forbidden": [{"id", "severity", "text", "start", "end"}], "metrics", "agent_channel",
 /// "utterances": [{"speaker", "channel", "start", "end", "text", "tone": {"label", "p"},
 ///                 "value": {"id", "score"}}],
@@ -122,6 +128,7 @@ fn analyse(args: &Args) -> Result<CallRecord> {
             classifier: args.meaning.classifier(),
             redact: args.redact.redact,
             script_prompt: !args.meaning.no_script_prompt,
+            judge: args.meaning.judge,
         },
     )?;
     let input = CallInput {

@@ -200,4 +200,7 @@ pub struct StageTimes {
     pub classify_s: f64,
     /// Alignment and scoring.
     pub align_s: f64,
+    /// Asking the judge model about steps nothing else found (with `--judge`).
+    #[serde(default)]
+    pub judge_s: f64,
 }

@@ -3,7 +3,7 @@
 //! `CallRecord`. An `Analyser` holds one worker's models, loaded once, and analyses any number of
 //! calls.
 
-use guion_core::align::{AlignOptions, Aligner};
+use guion_core::align::{AlignOptions, Aligner, Judged, Semantic};
 use guion_core::call::{ChannelLayout, LanguageChoice};
 use guion_core::key::{self, Determinants};
 use guion_core::normalize::{self, Lang};
@@ -31,7 +31,25 @@ pub enum CallError {
     },
     #[error("{file}: {reason}")]
     Input { file: String, reason: String },
+    #[error("{file}: the judge: {source}")]
+    Judge {
+        file: String,
+        source: guion_judge::JudgeError,
+    },
 }
+
+/// What stops a worker from starting: a model that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Classify(#[from] ClassifyError),
+    #[error("the judge: {0}")]
+    Judge(String),
+}
+
+/// How many of an unfound step's nearest sentences the judge reads: enough for a step said in
+/// other words to be among them, few enough that a call costs seconds.
+pub const JUDGE_SHORTLIST: usize = 3;
 
 /// How a worker analyses calls.
 #[derive(Debug, Clone)]
@@ -46,6 +64,9 @@ pub struct AnalyserOptions {
     pub redact: bool,
     /// Give Whisper the script's names and key words as its initial prompt.
     pub script_prompt: bool,
+    /// Ask the judge model about agent steps that neither words nor the encoder found (needs
+    /// `meaning`).
+    pub judge: bool,
 }
 
 impl Default for AnalyserOptions {
@@ -57,6 +78,7 @@ impl Default for AnalyserOptions {
             classifier: ClassifierOptions::default(),
             redact: true,
             script_prompt: true,
+            judge: false,
         }
     }
 }
@@ -87,13 +109,24 @@ pub struct Analyser {
     classifier: Option<Classifier>,
     /// The script embedded for the classifier, when `AnalyserOptions::meaning`.
     prepared: Option<ScriptMeaning>,
+    /// The judge's model (`None` without `AnalyserOptions::judge`) and its process, started on the
+    /// first call that needs it and again after it fails.
+    judge: Option<Judge>,
     redactor: Option<Redactor>,
+}
+
+struct Judge {
+    model: guion_models::ResolvedModel,
+    /// The model's and the prompt's id, in every result's key.
+    id: String,
+    threads: usize,
+    client: Option<guion_judge::JudgeClient>,
 }
 
 impl Analyser {
     /// Loads the encoder and heads now (a missing model should stop the night before it starts);
     /// Whisper waits for the first recording, since a night of chat logs never needs it.
-    pub fn new(script: &Script, options: AnalyserOptions) -> Result<Analyser, ClassifyError> {
+    pub fn new(script: &Script, options: AnalyserOptions) -> Result<Analyser, LoadError> {
         Analyser::with_models(script, options, None, None)
     }
 
@@ -108,7 +141,7 @@ impl Analyser {
         options: AnalyserOptions,
         classifier: Option<Classifier>,
         listener: Option<Listener>,
-    ) -> Result<Analyser, ClassifyError> {
+    ) -> Result<Analyser, LoadError> {
         let (classifier, prepared) = match classifier {
             Some(mut c) if options.meaning => {
                 let prepared = c.prepare(script)?;
@@ -120,6 +153,11 @@ impl Analyser {
                 (Some(c), Some(prepared))
             }
             idle => (idle, None),
+        };
+        let judge = if options.judge {
+            Some(load_judge(&options)?)
+        } else {
+            None
         };
         Ok(Analyser {
             script: script.clone(),
@@ -135,6 +173,7 @@ impl Analyser {
             listener,
             classifier,
             prepared,
+            judge,
         })
     }
 
@@ -167,7 +206,7 @@ impl Analyser {
                     encoder: c.encoder_id(),
                     tone_head: c.tone_head_id().to_string(),
                     values: prepared.values_id().to_string(),
-                    judge: None,
+                    judge: self.judge.as_ref().map(|j| j.id.clone()),
                 }),
             redact: self.options.redact,
             channels,
@@ -227,9 +266,38 @@ impl Analyser {
 
         let started = Instant::now();
         let alignment = match (&meaning, &self.prepared) {
-            (Some((m, _)), Some(prepared)) => self
-                .aligner
-                .align_with(&transcript, Some(&prepared.semantic(m))),
+            (Some((m, _)), Some(prepared)) => {
+                let semantic = prepared.semantic(m);
+                let first = self.aligner.align_with(&transcript, Some(&semantic));
+                match &mut self.judge {
+                    Some(judge) => {
+                        let judge_started = Instant::now();
+                        let shortlist = self.aligner.judge_shortlist(
+                            &transcript,
+                            &first,
+                            &semantic,
+                            JUDGE_SHORTLIST,
+                        );
+                        let judged =
+                            ask_judge(judge, &self.script, &transcript, &semantic, &shortlist)
+                                .map_err(|source| CallError::Judge {
+                                    file: file.clone(),
+                                    source,
+                                })?;
+                        times.judge_s = judge_started.elapsed().as_secs_f64();
+                        if judged.is_empty() {
+                            first
+                        } else {
+                            let semantic = Semantic {
+                                judged: &judged,
+                                ..semantic
+                            };
+                            self.aligner.align_with(&transcript, Some(&semantic))
+                        }
+                    }
+                    None => first,
+                }
+            }
             _ => self.aligner.align(&transcript),
         };
         let mut record = CallRecord::build(
@@ -242,7 +310,7 @@ impl Analyser {
         if let Some(redactor) = &self.redactor {
             record.redact(redactor);
         }
-        times.align_s = started.elapsed().as_secs_f64();
+        times.align_s = started.elapsed().as_secs_f64() - times.judge_s;
         Ok((record, times))
     }
 
@@ -404,6 +472,85 @@ fn decide_agent_side(aligner: &Aligner, t: &mut Transcript) -> AgentChannel {
         decided_by: "script".into(),
         confidence: Some(confidence),
     }
+}
+
+/// The judge's model, found and named; its process starts with the first call that needs it.
+fn load_judge(options: &AnalyserOptions) -> Result<Judge, LoadError> {
+    if !options.meaning {
+        return Err(LoadError::Judge(
+            "it reads the sentences the encoder finds nearest a step: it cannot run with words \
+             only (--no-meaning)"
+                .into(),
+        ));
+    }
+    let model = guion_models::resolve(guion_judge::MODEL_NAME).map_err(|e| {
+        LoadError::Judge(format!(
+            "{e} (scripts/setup installs it, or `guion models install judge`)"
+        ))
+    })?;
+    guion_judge::server_path().map_err(|e| LoadError::Judge(e.to_string()))?;
+    let prompt = guion_core::hash::sha256_bytes(
+        format!(
+            "{} {:?} {}",
+            guion_judge::prompt::SYSTEM,
+            guion_judge::prompt::EXAMPLES,
+            guion_judge::prompt::user_message("{step}", "{sentence}")
+        )
+        .as_bytes(),
+    );
+    Ok(Judge {
+        id: format!(
+            "{} prompt={}",
+            guion_core::hash::short_id(&model.name, &model.sha256),
+            &prompt[..8]
+        ),
+        model,
+        threads: options.asr.threads.max(1),
+        client: None,
+    })
+}
+
+/// The judge's answers on a call's shortlist, one request per step (the step's statement is the
+/// prompt prefix the judge keeps cached). A failed exchange drops the process, so that the next
+/// call starts a fresh one, and fails this call.
+fn ask_judge(
+    judge: &mut Judge,
+    script: &Script,
+    transcript: &Transcript,
+    semantic: &Semantic,
+    shortlist: &[(usize, Vec<usize>)],
+) -> Result<Vec<Judged>, guion_judge::JudgeError> {
+    let mut judged = Vec::new();
+    if shortlist.is_empty() {
+        return Ok(judged);
+    }
+    if judge.client.is_none() {
+        judge.client = Some(guion_judge::JudgeClient::start(
+            &judge.model.path,
+            judge.threads,
+        )?);
+    }
+    let client = judge.client.as_mut().expect("started just above");
+    let language = transcript.language.as_deref();
+    for (step, pieces) in shortlist {
+        let statement = script.judge_statement(&script.steps[*step], language);
+        let sentences: Vec<&str> = pieces
+            .iter()
+            .map(|&k| semantic.pieces[k].text.as_str())
+            .collect();
+        match client.judge(statement, &sentences) {
+            Ok(p) => judged.extend(pieces.iter().zip(p).map(|(&piece, p)| Judged {
+                step: *step,
+                piece,
+                p,
+            })),
+            Err(e) => {
+                judge.client = None;
+                return Err(e);
+            }
+        }
+    }
+    Ok(judged)
 }
 
 #[cfg(test)]

@@ -893,7 +893,8 @@ impl<'t> CallWords<'t> {
         found
     }
 
-    /// The sentences the judge said carry out step `step`, most probable first.
+    /// The sentences the judge said carry out step `step` (and no other step more surely), most
+    /// probable first.
     fn search_judged(
         &self,
         pieces: &[Piece],
@@ -901,9 +902,16 @@ impl<'t> CallWords<'t> {
         step: usize,
         threshold: f32,
     ) -> Vec<Found> {
+        // A sentence the judge said yes to for several steps shows the one it was surest of.
+        let surest = |j: &Judged| {
+            judged
+                .iter()
+                .filter(|o| o.piece == j.piece && o.step != j.step)
+                .all(|o| o.p < j.p || (o.p == j.p && o.step > j.step))
+        };
         let mut found: Vec<Found> = judged
             .iter()
-            .filter(|j| j.step == step && j.p >= threshold)
+            .filter(|j| j.step == step && j.p >= threshold && surest(j))
             .filter_map(|j| {
                 let piece = pieces.get(j.piece)?;
                 let tokens = self.piece_tokens(piece);

@@ -554,6 +554,27 @@ fn the_judge_is_asked_about_the_nearest_sentences_and_its_yes_shows_the_step() {
     assert_eq!(e.kind, MatchKind::Judged);
     assert_eq!(e.judged, Some(0.8));
     assert_eq!(e.text, "Esto queda todo apuntado.");
+    // A sentence the judge is surer shows another step is left to that step.
+    let identification = script
+        .steps
+        .iter()
+        .position(|s| s.id == "identification")
+        .unwrap();
+    let judged_twice = [
+        judged[0],
+        Judged {
+            step: identification,
+            piece: 1,
+            p: 0.9,
+        },
+    ];
+    let twice = Semantic {
+        judged: &judged_twice,
+        ..none
+    };
+    let a = aligner.align_with(&t, Some(&twice));
+    assert_eq!(a.steps[disclosure].status, StepStatus::Missed);
+    assert_eq!(a.steps[identification].status, StepStatus::Done);
     // Below the judge's threshold, the step stays missed.
     let judged = [Judged {
         p: 0.3,

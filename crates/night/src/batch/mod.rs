@@ -67,6 +67,7 @@ impl NightSummary {
         self.stages.asr_s += times.asr_s;
         self.stages.classify_s += times.classify_s;
         self.stages.align_s += times.align_s;
+        self.stages.judge_s += times.judge_s;
         self.write_s += write_s;
     }
 }
@@ -76,7 +77,7 @@ pub enum BatchError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot start a worker: {0}")]
-    Worker(#[from] guion_meaning::ClassifyError),
+    Worker(#[from] crate::pipeline::LoadError),
     #[error("cannot start the worker pool: {0}")]
     Pool(String),
 }
