@@ -1,17 +1,18 @@
 //! The judge on tests/fixtures/semantic/sentences.csv: every sentence against every agent step of its
-//! script, with the step's title as the statement and with a description written for the judge.
+//! script, with the step's title as the statement and with its `description` (what the pipeline asks).
 //!
 //! ```text
 //! cargo build --release -p guion-judge-server
 //! cargo run --release -p guion-judge --example sentences -- [--threads 2] [--statements title|described|both]
-//!     [--uncached 16] [--every 1] [--out pairs.csv]
+//!     [--uncached 16] [--every 1] [--offset 0] [--out pairs.csv]
 //! ```
 //! Prints per kind of sentence: found (P >= threshold for the expected step), wrongly found (P >=
 //! threshold for another step), right (the expected step alone, or none for a sentence that carries
 //! out none) and right by best step (the most likely step if it clears the threshold, else none) at
 //! several thresholds; seconds per pair with and without the prefix cache; load time
 //! and the server's peak RSS. `--every N` takes every Nth sentence (a sample spread over the file,
-//! which is ordered by step and kind) when the whole file would take too long. The model is `$GUION_CACHE/models/` + `guion_judge::MODEL_FILE`, or
+//! which is ordered by step and kind) when the whole file would take too long; `--offset K` starts
+//! at the Kth, so that another sample is held out from the one a threshold was chosen on. The model is `$GUION_CACHE/models/` + `guion_judge::MODEL_FILE`, or
 //! `--model PATH`.
 
 use guion_core::script::{Role, Script};
@@ -20,53 +21,6 @@ use guion_judge::protocol::Request;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// A description of each agent step written for the judge: what the agent does, in English.
-fn described(script: &str, step: &str) -> Option<&'static str> {
-    Some(match (script, step) {
-        ("acme-seguros", "greeting") => {
-            "The agent greets the customer, names the company (Acme Seguros or Acme Insurance) and gives their own name"
-        }
-        ("acme-seguros", "disclosure") => {
-            "The agent tells the customer that this call is recorded, or how the customer's personal data is protected"
-        }
-        ("acme-seguros", "identification") => {
-            "The agent asks the customer for their ID number, policy number or personal details to identify them"
-        }
-        ("acme-seguros", "discovery") => {
-            "The agent asks the customer what they need or what has happened"
-        }
-        ("acme-seguros", "solution") => {
-            "The agent proposes a solution or offers the customer something for their problem"
-        }
-        ("acme-seguros", "anything_else") | ("telco-en", "anything_else") => {
-            "The agent asks the customer whether there is anything else they can help with"
-        }
-        ("acme-seguros", "farewell") => {
-            "The agent says goodbye to the customer on behalf of the company (Acme Seguros or Acme Insurance)"
-        }
-        ("telco-en", "greeting") => {
-            "The agent greets the customer, names the company (Northwind Mobile) and gives their own name"
-        }
-        ("telco-en", "recording_notice") => {
-            "The agent tells the customer that this call is recorded"
-        }
-        ("telco-en", "verification") => {
-            "The agent asks the customer for details to verify that they are the account holder"
-        }
-        ("telco-en", "discovery") => {
-            "The agent asks the customer about the reason for their call or their problem"
-        }
-        ("telco-en", "resolution") => {
-            "The agent troubleshoots or fixes the customer's problem, or tells them what has been done to fix it"
-        }
-        ("telco-en", "offer") => "The agent offers the customer a plan, upgrade or add-on",
-        ("telco-en", "farewell") => {
-            "The agent says goodbye to the customer on behalf of the company (Northwind Mobile)"
-        }
-        _ => return None,
-    })
-}
 
 struct Row {
     script: String,
@@ -107,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut which = "both".to_string();
     let mut uncached = 16usize;
     let mut every = 1usize;
+    let mut offset = 0usize;
     let mut out: Option<PathBuf> = None;
     let mut model: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
@@ -116,6 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--statements" => which = args.next().ok_or("--statements title|described|both")?,
             "--uncached" => uncached = args.next().ok_or("--uncached N")?.parse()?,
             "--every" => every = args.next().ok_or("--every N")?.parse::<usize>()?.max(1),
+            "--offset" => offset = args.next().ok_or("--offset K")?.parse()?,
             "--out" => out = Some(args.next().ok_or("--out FILE")?.into()),
             "--model" => model = Some(args.next().ok_or("--model PATH")?.into()),
             other => return Err(format!("unexpected argument {other}").into()),
@@ -155,6 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 kind: r[4].to_string(),
             }
         })
+        .skip(offset)
         .step_by(every)
         .collect();
 
@@ -187,9 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for step in script.steps.iter().filter(|s| s.role == Role::Agent) {
                 let statement = match set {
                     "title" => step.title.clone(),
-                    _ => described(name, &step.id)
-                        .ok_or_else(|| format!("no description for {name}/{}", step.id))?
-                        .to_string(),
+                    _ => script.judge_statement(step, None).to_string(),
                 };
                 let request = Request {
                     statement,
@@ -236,9 +191,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let step = step_of(&row.script, k);
             let statement = match set {
                 "title" => step.title.clone(),
-                _ => described(&row.script, &step.id)
-                    .unwrap_or_default()
-                    .to_string(),
+                _ => scripts[&row.script].judge_statement(step, None).to_string(),
             };
             let answer = judge.ask(&Request {
                 statement,

@@ -45,9 +45,11 @@ pub const MODEL_NAME: &str = "judge";
 pub const SERVER_BIN: &str = "guion-judge";
 /// Overrides where the client looks for the server binary.
 pub const SERVER_ENV: &str = "GUION_JUDGE_SERVER";
-/// The probability at or above which a sentence is taken to carry out the step. Not 0.5: the model
+/// The model's own cut between yes and no, for a sentence asked about alone. Not 0.5: the model
 /// leans to Yes (a near miss often gets 0.6-0.75). Measured on a third of
 /// tests/fixtures/semantic/sentences.csv against every agent step, with described statements
 /// (`examples/sentences.rs`): at 0.8 the expected step was found for 19/22 natural and 13/15
-/// distant paraphrases, and 3/15 near misses were taken for some step (8/15 at 0.5).
+/// distant paraphrases, and 3/15 near misses were taken for some step (8/15 at 0.5). The night
+/// pipeline asks only about steps nothing else found and uses a stricter default
+/// (`guion_core::align::DEFAULT_JUDGE_THRESHOLD`).
 pub const THRESHOLD: f32 = 0.8;

@@ -541,7 +541,7 @@ fn the_judge_is_asked_about_the_nearest_sentences_and_its_yes_shows_the_step() {
     let judged = [Judged {
         step: disclosure,
         piece: 1,
-        p: 0.8,
+        p: 0.95,
     }];
     let yes = Semantic {
         judged: &judged,
@@ -552,7 +552,7 @@ fn the_judge_is_asked_about_the_nearest_sentences_and_its_yes_shows_the_step() {
     assert_eq!(step.status, StepStatus::Done);
     let e = step.evidence.as_ref().unwrap();
     assert_eq!(e.kind, MatchKind::Judged);
-    assert_eq!(e.judged, Some(0.8));
+    assert_eq!(e.judged, Some(0.95));
     assert_eq!(e.text, "Esto queda todo apuntado.");
     // A sentence the judge is surer shows another step is left to that step.
     let identification = script
@@ -565,7 +565,7 @@ fn the_judge_is_asked_about_the_nearest_sentences_and_its_yes_shows_the_step() {
         Judged {
             step: identification,
             piece: 1,
-            p: 0.9,
+            p: 0.97,
         },
     ];
     let twice = Semantic {
