@@ -307,3 +307,79 @@ fn failure_reasons_hide_pii_unless_asked() {
     assert!(!shown.contains("4539"), "{shown}");
     assert!(run(&["--no-redact"]).contains("4539 1488 0343 6467"));
 }
+
+/// `--judge` on a call where the agent does every step in their own words: the steps that neither
+/// words nor the encoder found and the judge does are labelled "judged" with a probability over the
+/// threshold, nothing found without the judge is lost, and on a call whose agent chats off the
+/// script the judge finds no step the rest did not.
+#[test]
+fn the_judge_finds_steps_said_in_other_words_and_no_step_in_small_talk() {
+    require!(util::encoder(), util::judge());
+    let run = |file: &str, judge: bool| -> serde_json::Value {
+        let mut args = vec![
+            "call",
+            file,
+            "--script",
+            "examples/scripts/acme-seguros.toml",
+            "--json",
+        ];
+        if judge {
+            args.push("--judge");
+        }
+        let o = util::guion().args(&args).output().unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let done = |record: &serde_json::Value| -> Vec<(String, String)> {
+        record["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "done")
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_string(),
+                    s["evidence"]["match"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+
+    let paraphrased = "examples/transcripts/acme-es-paraphrased.txt";
+    let without = done(&run(paraphrased, false));
+    let record = run(paraphrased, true);
+    let with = done(&record);
+    for step in &without {
+        assert!(
+            with.contains(step),
+            "{step:?} lost with the judge: {with:?}"
+        );
+    }
+    let judged: Vec<&str> = with
+        .iter()
+        .filter(|(_, m)| m == "judged")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    // The recording notice and the identification are said only in other words here.
+    assert!(judged.contains(&"disclosure"), "{with:?}");
+    assert!(judged.contains(&"identification"), "{with:?}");
+    for s in record["steps"].as_array().unwrap() {
+        if s["evidence"]["match"] == "judged" {
+            assert!(s["evidence"]["judged"].as_f64().unwrap() >= 0.9, "{s}");
+            assert_eq!(s["evidence"]["speaker"], "agent");
+        }
+    }
+    assert_eq!(
+        record["models"]["judge"].is_null(),
+        false,
+        "{}",
+        record["models"]
+    );
+
+    let offtopic = "examples/transcripts/acme-es-offtopic.txt";
+    assert_eq!(done(&run(offtopic, true)), done(&run(offtopic, false)));
+}

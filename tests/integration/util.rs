@@ -105,6 +105,17 @@ pub fn encoder() -> Result<(), String> {
     .map(drop)
 }
 
+/// The judge's model and its server binary (built beside `guion`).
+pub fn judge() -> Result<(), String> {
+    model("judge")?;
+    let server = Path::new(env!("CARGO_BIN_EXE_guion")).with_file_name("guion-judge");
+    file(
+        &server,
+        "the judge's server (cargo build --release builds it beside guion)",
+    )
+    .map(drop)
+}
+
 /// Debian's recorded Asterisk prompts in `lang` (es, en, fr, ru, it).
 pub fn prompts(lang: &str) -> Result<(), String> {
     let dir = prompt_dir(lang);

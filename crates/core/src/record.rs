@@ -80,6 +80,9 @@ pub struct Models {
     pub asr: Option<String>,
     #[serde(flatten)]
     pub meaning: Option<MeaningModels>,
+    /// The judge's model and prompt, when steps were put to it (`--judge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<String>,
 }
 
 impl CallRecord {
@@ -138,6 +141,7 @@ impl CallRecord {
                     .as_ref()
                     .map(|m| crate::hash::short_id(&m.name, &m.sha256)),
                 meaning: meaning.map(|(m, _)| m.models.clone()),
+                judge: None,
             },
             redacted: false,
         }

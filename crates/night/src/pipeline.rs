@@ -307,6 +307,7 @@ impl Analyser {
             meaning.as_ref().map(|(m, labels)| (m, labels.as_slice())),
             agent,
         );
+        record.models.judge = self.judge.as_ref().map(|j| j.id.clone());
         if let Some(redactor) = &self.redactor {
             record.redact(redactor);
         }

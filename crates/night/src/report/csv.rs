@@ -216,6 +216,7 @@ fn write_calls(
                         m.encoder, m.tone_head, m.values
                     ));
                 }
+                models.extend(mo.judge.as_ref().map(|j| format!("judge={j}")));
                 row.push(models.join(" "));
                 let reviews = record.steps.iter().filter(|s| s.review.is_some()).count();
                 row.push(reviews.to_string());
