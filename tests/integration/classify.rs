@@ -4,6 +4,7 @@
 //! runtime or a model is missing.
 
 use crate::util::{self, require};
+use guion_core::score::VALUE_SHOWN;
 use guion_core::script::Script;
 use guion_core::transcript::{Speaker, Transcript, Utterance};
 use guion_meaning::{Encoder, EncoderOptions, cosine};
@@ -200,17 +201,140 @@ fn every_agent_utterance_gets_a_tone_and_a_value_and_the_call_its_shares() {
             .unwrap()
             .starts_with("tone-")
     );
+    // The script, and a digest of its examples and of the lines they are measured against.
+    let values_id = v["models"]["values"].as_str().unwrap();
     assert!(
-        v["models"]["values"]
-            .as_str()
-            .unwrap()
-            .starts_with("prototypes:acme-seguros@")
+        values_id.starts_with("prototypes:acme-seguros@2026-11#"),
+        "{values_id}"
     );
 
     let rude = call_json("examples/transcripts/acme-es-breaks.txt", true);
     assert_eq!(
         agent_utterance(&rude, "no es mi problema")["tone"]["label"],
         "dismissive"
+    );
+}
+
+fn value<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap_or_else(|| panic!("no value {id}"))
+}
+
+/// A demo-night call written with an agent who is warm, sums up and offers the next step shows all
+/// three values, each where the agent shows it; its greeting and farewell show none. Issue 11: with
+/// whole-prototype cosines and a sigmoid fitted with clarity's examples below the ordinary lines,
+/// clarity's best line of that night scored 0.23, and the summary in this call 0.12.
+#[test]
+fn a_call_shows_the_values_its_agent_shows_and_its_procedure_none() {
+    require!(util::encoder());
+    let v = call_json("examples/night/dialogues/20261122-mad-01.txt", true);
+    for id in ["empathy", "clarity", "proactivity"] {
+        assert_eq!(value(&v, id)["shown"], true, "{id}: {}", v["values"]);
+    }
+    let summary = agent_utterance(&v, "Se lo resumo");
+    assert_eq!(summary["value"]["id"], "clarity", "{summary}");
+    assert!(
+        summary["value"]["score"].as_f64().unwrap() >= 0.8,
+        "{summary}"
+    );
+    for procedure in ["le atiende Lucía", "Gracias por confiar en Acme Seguros"] {
+        let u = agent_utterance(&v, procedure);
+        assert!(u["value"]["score"].as_f64().unwrap() < 0.2, "{u}");
+    }
+    // The flat agent who ignores the customer's small children shows no empathy.
+    let flat = call_json("examples/night/dialogues/20261122-bog-02.txt", true);
+    assert_eq!(
+        value(&flat, "empathy")["shown"],
+        false,
+        "{}",
+        flat["values"]
+    );
+}
+
+/// tests/fixtures/values-acme.csv: single agent lines that show one of acme-seguros' values in
+/// other words than its examples, and ordinary lines (facts, greetings, identification, holds,
+/// transfers, farewells) that show none, in both languages. Each line is a one-line call; a value
+/// is shown at `VALUE_SHOWN`, and the line's value is the best one shown, or none.
+#[test]
+fn brand_values_on_the_labelled_fixture() {
+    require!(util::encoder());
+    let mut classifier = util::classifier();
+    let (script, _) = guion_night::input::load_script(&util::fixture(ACME)).unwrap();
+    let prepared = classifier.prepare(&script).unwrap();
+    let ids: Vec<String> = script.values.iter().map(|v| v.id.clone()).collect();
+    let mut reader = csv::Reader::from_path(util::fixture("values-acme.csv")).unwrap();
+    let (mut rows, mut agree, mut ordinary, mut ordinary_shown) = (0, 0, 0, 0);
+    // value -> (shown and labelled, shown, labelled)
+    let mut counts = vec![(0usize, 0usize, 0usize); ids.len()];
+    for row in reader.records() {
+        let row = row.unwrap();
+        let (text, language, label) = (&row[0], &row[1], &row[2]);
+        let transcript = Transcript {
+            layout: None,
+            wrong_language: None,
+            turns: Vec::new(),
+            source: "line".into(),
+            sha256: String::new(),
+            duration_s: None,
+            language: Some(language.into()),
+            model: None,
+            utterances: vec![Utterance {
+                voice: None,
+                language: None,
+                speaker: Speaker::Agent,
+                channel: None,
+                start: None,
+                end: None,
+                text: text.into(),
+                words: Vec::new(),
+            }],
+        };
+        let meaning = classifier.classify(&transcript, &prepared).unwrap();
+        let scores = &meaning.utterances[0].as_ref().unwrap().value_scores;
+        let shown = |k: usize| scores[k] >= VALUE_SHOWN;
+        let best = (0..ids.len())
+            .filter(|&k| shown(k))
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .map_or("none", |k| ids[k].as_str());
+        rows += 1;
+        agree += (best == label) as usize;
+        if label == "none" {
+            ordinary += 1;
+            ordinary_shown += (0..ids.len()).any(shown) as usize;
+        }
+        for (k, id) in ids.iter().enumerate() {
+            let c = &mut counts[k];
+            c.0 += (shown(k) && label == id) as usize;
+            c.1 += shown(k) as usize;
+            c.2 += (label == id) as usize;
+        }
+        if std::env::var_os("GUION_SHOW").is_some() && best != label {
+            eprintln!("{label:12} got {best:12} {scores:.2?}: {text}");
+        }
+    }
+    let agreement = agree as f64 / rows as f64;
+    eprintln!(
+        "values: agreement {agreement:.2} on {rows} lines; {ordinary_shown} of {ordinary} ordinary lines show a value"
+    );
+    for (id, &(hit, shown, labelled)) in ids.iter().zip(&counts) {
+        let precision = hit as f64 / shown.max(1) as f64;
+        let recall = hit as f64 / labelled as f64;
+        eprintln!(
+            "{id:12} precision {precision:.2} ({hit}/{shown}), recall {recall:.2} ({hit}/{labelled})"
+        );
+        // Measured when the bounds were set: precision 0.75–0.78, recall 0.56–0.88.
+        assert!(precision >= 0.65, "{id}: precision {precision:.2}");
+        assert!(recall >= 0.45, "{id}: recall {recall:.2}");
+    }
+    // Measured: 0.76 (0.36 with issue 11's scoring); 3 of 32 ordinary lines.
+    assert!(agreement >= 0.65, "agreement {agreement:.2}");
+    assert!(
+        ordinary_shown <= 4,
+        "{ordinary_shown} of {ordinary} ordinary lines show a value"
     );
 }
 

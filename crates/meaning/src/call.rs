@@ -2,22 +2,25 @@
 //! to find steps said in other words. One `Classifier` per worker; one `ScriptMeaning` per script.
 
 use super::head::{Head, HeadKind};
-use super::values::{ValueExamples, ValuePrototypes};
+use super::values::{ValueExamples, ValuePrototypes, centred};
 use super::{ClassifyError, Embedding, Encoder, EncoderOptions};
 use guion_core::align::{self, Semantic};
+use guion_core::hash::sha256_bytes;
 pub use guion_core::meaning::{CallMeaning, MeaningModels, Tone, UtteranceMeaning, ValueScore};
 use guion_core::script::Script;
 use guion_core::transcript::{Speaker, Transcript};
 use guion_models as models;
 use std::path::PathBuf;
 
-/// The tone training data shipped with guion; its procedural (neutral) lines are the "no particular
-/// value" background against which value scores are calibrated.
+/// The tone training data shipped with guion; its procedural (neutral) lines are, with the script's
+/// own steps and forbidden phrases, the ordinary lines that value scores are measured against.
 const TONE_DATA: [&str; 2] = [
     include_str!("../../../models/tone/tone-es.csv"),
     include_str!("../../../models/tone/tone-en.csv"),
 ];
 const BACKGROUND_PER_LANGUAGE: usize = 40;
+/// A sentence shorter than this is scored for values only as part of its turn.
+const MIN_SENTENCE_WORDS: usize = 3;
 
 /// Where `scripts/setup` leaves the tone head it trains from `models/tone/`.
 pub fn default_tone_head() -> PathBuf {
@@ -39,6 +42,8 @@ pub struct Classifier {
     value_head: Option<Head>,
     /// Procedural agent lines, embedded once per worker: `(language, embedding)`.
     background: Vec<(String, Embedding)>,
+    /// Their `(language, text)`, in the same order.
+    background_lines: Vec<(String, String)>,
     /// Their mean. Every e5 embedding shares a large common component (cosines between unrelated
     /// sentences sit around 0.8); subtracting this before comparing steps with sentences spreads
     /// related and unrelated apart (0.5–0.9 vs. below 0.4 on guion's example calls).
@@ -130,6 +135,7 @@ impl Classifier {
             tone,
             value_head,
             background,
+            background_lines: lines,
             center,
         })
     }
@@ -151,12 +157,23 @@ impl Classifier {
     /// gives as a value id of the script (or `none`).
     pub fn prepare(&mut self, script: &Script) -> Result<ScriptMeaning, ClassifyError> {
         let phrasings = align::semantic_phrasings(script);
+        let forbidden = forbidden_phrasings(script);
         let flat: Vec<&str> = phrasings
             .iter()
             .flatten()
+            .chain(&forbidden)
             .map(|(_, t)| t.as_str())
             .collect();
-        let mut vectors = self.encoder.embed(&flat)?.into_iter();
+        let embedded = self.encoder.embed(&flat)?;
+        // The script's steps and forbidden phrases, as said: lines that show no brand value.
+        let script_texts: Vec<&(String, String)> =
+            phrasings.iter().flatten().chain(&forbidden).collect();
+        let script_lines: Vec<(String, Embedding)> = script_texts
+            .iter()
+            .map(|(l, _)| l.clone())
+            .zip(embedded.iter().cloned())
+            .collect();
+        let mut vectors = embedded.into_iter();
         let step_vectors = phrasings
             .iter()
             .map(|step| {
@@ -217,18 +234,40 @@ impl Classifier {
                     .examples
                     .push((lang.to_string(), vectors.next().unwrap_or_default()));
             }
-            let background: Vec<(String, Embedding)> = self
+            let in_script = |l: &String| script.languages.contains(l);
+            let ordinary: Vec<(String, Embedding)> = self
                 .background
                 .iter()
-                .filter(|(l, _)| script.languages.contains(l))
+                .filter(|(l, _)| in_script(l))
                 .cloned()
+                .chain(script_lines)
                 .collect();
-            let prototypes = ValuePrototypes::new(&per_value, &background);
+            let ordinary_texts = self
+                .background_lines
+                .iter()
+                .filter(|(l, _)| in_script(l))
+                .chain(script_texts.iter().copied());
+            let prototypes = ValuePrototypes::new(&per_value, &ordinary, &self.center);
+            for c in prototypes.calibration() {
+                tracing::debug!(
+                    "value {}: 0.5 at margin {:.3}; {} of its {} examples score 0.5 against the others",
+                    c.id,
+                    c.cut,
+                    c.positives_shown,
+                    c.positives.len()
+                );
+            }
             let ids = prototypes.ids().map(String::from).collect();
             (
                 Values::Prototypes(prototypes),
                 ids,
-                format!("prototypes:{script_id}"),
+                prototypes_id(
+                    &script_id,
+                    examples
+                        .iter()
+                        .map(|&(i, l, t)| (script.values[i].id.as_str(), l, t)),
+                    ordinary_texts,
+                ),
             )
         };
         Ok(ScriptMeaning {
@@ -293,14 +332,15 @@ impl Classifier {
             _ => vec![Vec::new(); vectors.len()],
         };
         // A value often lives in one sentence of a longer turn ("I'm so sorry. Now, your policy
-        // number?"): the turn shows it as much as its best sentence does.
+        // number?"): the turn shows it as much as its best sentence does. A sentence of a word or
+        // two ("Okay.", "Muy bien.") says too little to be read alone; it counts within its turn.
         let value_rows: Vec<Vec<f32>> = agent
             .iter()
             .enumerate()
             .map(|(k, &u)| {
                 let mut best = scored[k].clone();
                 for (p, &at) in pieces.iter().zip(&piece_index) {
-                    if p.utterance == u {
+                    if p.utterance == u && p.words.1 - p.words.0 >= MIN_SENTENCE_WORDS {
                         best.iter_mut()
                             .zip(&scored[at])
                             .for_each(|(b, x)| *b = b.max(*x));
@@ -346,6 +386,58 @@ impl Classifier {
     }
 }
 
+/// Part of the values' id, and so of every stored result's key: raise it when the way values are
+/// scored changes, so that stored nights are scored again rather than reused. 2: margin against
+/// ordinary lines (tone data, the script's steps and forbidden phrases), prior-weighted Platt.
+const VALUES_METHOD: u32 = 2;
+
+/// `prototypes:<script>@<version>#<digest>`: the digest covers the method, the value examples and the
+/// ordinary lines, so that editing a script's examples without raising its version still changes
+/// the key of the results they score.
+fn prototypes_id<'a>(
+    script_id: &str,
+    examples: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    ordinary: impl Iterator<Item = &'a (String, String)>,
+) -> String {
+    let mut text = format!("values-method {VALUES_METHOD}\n");
+    for (value, lang, example) in examples {
+        text.push_str(&format!("example {value} {lang} {example}\n"));
+    }
+    for (lang, line) in ordinary {
+        text.push_str(&format!("ordinary {lang} {line}\n"));
+    }
+    let digest = sha256_bytes(text.as_bytes());
+    format!("prototypes:{script_id}#{}", &digest[..12])
+}
+
+/// The script's forbidden phrases as the encoder should read them, `(language, text)`, slots left
+/// out as in `align::semantic_phrasings`.
+fn forbidden_phrasings(script: &Script) -> Vec<(String, String)> {
+    script
+        .forbidden
+        .iter()
+        .flat_map(|f| {
+            f.variants
+                .iter()
+                .flat_map(|(l, ps)| ps.iter().map(move |p| (l.clone(), without_slots(p))))
+        })
+        .collect()
+}
+
+fn without_slots(phrase: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in phrase.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Procedural (neutral) agent lines from guion's own tone data: `(language, text)`.
 fn background_lines() -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -374,12 +466,42 @@ fn mean<'a>(vectors: impl Iterator<Item = &'a Embedding>) -> Embedding {
     sum
 }
 
-/// `v − center`, normalised again.
-fn centred(v: &[f32], center: &[f32]) -> Embedding {
-    let mut c: Vec<f32> = v.iter().zip(center).map(|(a, b)| a - b).collect();
-    let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        c.iter_mut().for_each(|x| *x /= norm);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_values_id_changes_with_the_examples_and_the_ordinary_lines() {
+        let ordinary = vec![("es".to_string(), "Un momento, por favor.".to_string())];
+        let examples = [("empathy", "es", "lo siento mucho")];
+        let id = |examples: &[(&'static str, &'static str, &'static str)],
+                  ordinary: &[(String, String)]| {
+            prototypes_id("acme@1", examples.iter().copied(), ordinary.iter())
+        };
+        let base = id(&examples, &ordinary);
+        assert!(base.starts_with("prototypes:acme@1#"), "{base}");
+        assert_eq!(base.len(), "prototypes:acme@1#".len() + 12);
+        assert_eq!(base, id(&examples, &ordinary), "same input, same id");
+        assert_ne!(base, id(&[("empathy", "es", "lo siento")], &ordinary));
+        assert_ne!(base, id(&[("clarity", "es", "lo siento mucho")], &ordinary));
+        assert_ne!(base, id(&examples, &[]));
     }
-    c
+
+    #[test]
+    fn forbidden_phrases_are_read_without_their_slots() {
+        assert_eq!(
+            without_slots("le garantizo {name}  que sí"),
+            "le garantizo que sí"
+        );
+        assert_eq!(without_slots("no {a {b}} risk"), "no risk");
+    }
+
+    #[test]
+    fn the_background_has_procedural_lines_in_both_languages() {
+        let lines = background_lines();
+        for lang in ["es", "en"] {
+            let n = lines.iter().filter(|(l, _)| l == lang).count();
+            assert_eq!(n, BACKGROUND_PER_LANGUAGE, "{lang}");
+        }
+    }
 }
