@@ -310,8 +310,8 @@ fn failure_reasons_hide_pii_unless_asked() {
 
 /// `--judge` on a call where the agent does every step in their own words: the steps that neither
 /// words nor the encoder found and the judge does are labelled "judged" with a probability over the
-/// threshold, nothing found without the judge is lost, and on a call whose agent chats off the
-/// script the judge finds no step the rest did not.
+/// threshold, nothing found without the judge is lost, and small talk that touches a step's topic
+/// (a match "recorded" at home) is not taken for the step.
 #[test]
 fn the_judge_finds_steps_said_in_other_words_and_no_step_in_small_talk() {
     require!(util::encoder(), util::judge());
@@ -373,13 +373,22 @@ fn the_judge_finds_steps_said_in_other_words_and_no_step_in_small_talk() {
             assert_eq!(s["evidence"]["speaker"], "agent");
         }
     }
-    assert_eq!(
-        record["models"]["judge"].is_null(),
-        false,
+    assert!(
+        record["models"]["judge"].is_string(),
         "{}",
         record["models"]
     );
 
+    // Small talk about a match "recorded" on the decoder is a near miss of the recording notice,
+    // which this agent never gives; the travel cover the agent offers is a real solution.
     let offtopic = "examples/transcripts/acme-es-offtopic.txt";
-    assert_eq!(done(&run(offtopic, true)), done(&run(offtopic, false)));
+    let without = done(&run(offtopic, false));
+    let with = done(&run(offtopic, true));
+    for step in &without {
+        assert!(
+            with.contains(step),
+            "{step:?} lost with the judge: {with:?}"
+        );
+    }
+    assert!(!with.iter().any(|(id, _)| id == "disclosure"), "{with:?}");
 }

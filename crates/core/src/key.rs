@@ -28,7 +28,7 @@ pub struct Hearing {
 pub struct Meaning {
     pub encoder: String,
     pub tone_head: String,
-    /// A value head's id, or `prototypes:<script>@<version>`.
+    /// A value head's id, or `prototypes:<script>@<version>#<digest of method, examples and ordinary lines>`.
     pub values: String,
     /// The judge model's id, when steps unfound by words and encoder are judged.
     pub judge: Option<String>,

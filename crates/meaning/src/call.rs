@@ -65,7 +65,7 @@ pub struct ScriptMeaning {
 }
 
 impl ScriptMeaning {
-    /// A value head's id, or `prototypes:<script>@<version>`.
+    /// A value head's id, or `prototypes:<script>@<version>#<digest of method, examples and ordinary lines>`.
     pub fn values_id(&self) -> &str {
         &self.values_id
     }
@@ -391,7 +391,7 @@ impl Classifier {
 /// ordinary lines (tone data, the script's steps and forbidden phrases), prior-weighted Platt.
 const VALUES_METHOD: u32 = 2;
 
-/// `prototypes:<script>@<version>#<digest>`: the digest covers the method, the value examples and the
+/// `prototypes:<script>@<version>#<digest of method, examples and ordinary lines>#<digest>`: the digest covers the method, the value examples and the
 /// ordinary lines, so that editing a script's examples without raising its version still changes
 /// the key of the results they score.
 fn prototypes_id<'a>(
@@ -417,25 +417,12 @@ fn forbidden_phrasings(script: &Script) -> Vec<(String, String)> {
         .forbidden
         .iter()
         .flat_map(|f| {
-            f.variants
-                .iter()
-                .flat_map(|(l, ps)| ps.iter().map(move |p| (l.clone(), without_slots(p))))
+            f.variants.iter().flat_map(|(l, ps)| {
+                ps.iter()
+                    .map(move |p| (l.clone(), guion_core::align::without_slots(p)))
+            })
         })
         .collect()
-}
-
-fn without_slots(phrase: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in phrase.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' if depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Procedural (neutral) agent lines from guion's own tone data: `(language, text)`.
@@ -485,15 +472,6 @@ mod tests {
         assert_ne!(base, id(&[("empathy", "es", "lo siento")], &ordinary));
         assert_ne!(base, id(&[("clarity", "es", "lo siento mucho")], &ordinary));
         assert_ne!(base, id(&examples, &[]));
-    }
-
-    #[test]
-    fn forbidden_phrases_are_read_without_their_slots() {
-        assert_eq!(
-            without_slots("le garantizo {name}  que sí"),
-            "le garantizo que sí"
-        );
-        assert_eq!(without_slots("no {a {b}} risk"), "no risk");
     }
 
     #[test]

@@ -212,7 +212,8 @@ pub fn semantic_phrasings(script: &Script) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn without_slots(phrase: &str) -> String {
+/// A phrasing as an encoder should read it: `{slot}`s left out (nested too), spaces collapsed.
+pub fn without_slots(phrase: &str) -> String {
     let mut out = String::new();
     let mut depth = 0;
     for c in phrase.chars() {

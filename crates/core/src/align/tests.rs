@@ -494,6 +494,11 @@ fn slots_are_left_out_of_what_the_encoder_reads() {
         "Acme Seguros, buenos días, soy"
     );
     assert_eq!(without_slots("su {tipo de} póliza {n}."), "su póliza .");
+    assert_eq!(without_slots("no {a {b}} risk"), "no risk");
+    assert_eq!(
+        without_slots("le garantizo {name}  que sí"),
+        "le garantizo que sí"
+    );
 }
 
 #[test]
