@@ -24,11 +24,15 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// The whole demo night as text, words only, into `out`.
+/// The whole demo night as text, words only, into DIR/night.
 fn scored_night(dir: &Path, script: &str) -> std::path::PathBuf {
-    let manifest = util::text_night(dir, 36, "");
-    let out = dir.join("night");
-    let o = guion(&[
+    batch(&util::text_night(dir, 36, ""), script, &["--no-meaning"])
+}
+
+/// `guion batch MANIFEST` into night/ beside it, night 2026-11-22; it must score every call.
+fn batch(manifest: &Path, script: &str, extra: &[&str]) -> std::path::PathBuf {
+    let out = manifest.with_file_name("night");
+    let mut args = vec![
         "batch",
         manifest.to_str().unwrap(),
         "--script",
@@ -37,9 +41,10 @@ fn scored_night(dir: &Path, script: &str) -> std::path::PathBuf {
         out.to_str().unwrap(),
         "--night",
         "2026-11-22",
-        "--no-meaning",
         "--quiet",
-    ]);
+    ];
+    args.extend(extra);
+    let o = guion(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     out
 }
@@ -415,19 +420,7 @@ fn value_labels_on_utterances_agree_as_computed_by_hand() {
         ));
     }
     std::fs::write(&manifest, rows).unwrap();
-    let out = dir.path().join("night");
-    let o = guion(&[
-        "batch",
-        manifest.to_str().unwrap(),
-        "--script",
-        ACME,
-        "--out",
-        out.to_str().unwrap(),
-        "--night",
-        "2026-11-22",
-        "--quiet",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = batch(&manifest, ACME, &[]);
     // Label every agent utterance that has a time: the paraphrased call's agent explains and
     // offers next steps; the others are labelled "none" except where the test reads otherwise.
     let lines = std::fs::read_to_string(out.join("utterances.jsonl")).unwrap();

@@ -419,11 +419,7 @@ pub fn compare<'r>(
 ) -> (Vec<Compared>, Vec<String>) {
     let (mut pairs, mut unmatched) = (Vec::new(), Vec::new());
     for l in labels {
-        let Some(record) = record_of(&l.call_id) else {
-            unmatched.push(format!(
-                "{}: no scored call {:?} in the store",
-                l.at, l.call_id
-            ));
+        let Some(record) = stored(&record_of, &l.call_id, &l.at, &mut unmatched) else {
             continue;
         };
         let Some(step) = record.steps.iter().find(|s| s.id == l.step) else {
@@ -450,6 +446,20 @@ pub fn compare<'r>(
     (pairs, unmatched)
 }
 
+/// The record a label's call has, or a message naming the label's row.
+fn stored<'r>(
+    record_of: &impl Fn(&str) -> Option<&'r CallRecord>,
+    call_id: &str,
+    at: &str,
+    unmatched: &mut Vec<String>,
+) -> Option<&'r CallRecord> {
+    let record = record_of(call_id);
+    if record.is_none() {
+        unmatched.push(format!("{at}: no scored call {call_id:?} in the store"));
+    }
+    record
+}
+
 /// How far (seconds) a value label's `start` may be from the agent utterance it names.
 pub const VALUE_LABEL_TOLERANCE_S: f64 = 1.5;
 
@@ -460,11 +470,7 @@ pub fn compare_values<'r>(
 ) -> (Vec<ComparedValue>, Vec<String>) {
     let (mut pairs, mut unmatched) = (Vec::new(), Vec::new());
     for l in labels {
-        let Some(record) = record_of(&l.call_id) else {
-            unmatched.push(format!(
-                "{}: no scored call {:?} in the store",
-                l.at, l.call_id
-            ));
+        let Some(record) = stored(&record_of, &l.call_id, &l.at, &mut unmatched) else {
             continue;
         };
         let nearest = record

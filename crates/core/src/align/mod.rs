@@ -459,7 +459,10 @@ impl Aligner {
                     Some(k) => {
                         let f = &candidates[i][k];
                         let evidence = call.evidence(f);
-                        match step.window.map(|w| window_holds(&w, &evidence, duration)) {
+                        match step
+                            .window
+                            .map(|w| window_holds(&w, (evidence.start, evidence.end), duration))
+                        {
                             Some(Err(why)) => (StepStatus::Done, Some(f), Some(why)),
                             Some(Ok(false)) => (StepStatus::OutsideWindow, Some(f), None),
                             Some(Ok(true)) | None => (StepStatus::Done, Some(f), None),
@@ -564,21 +567,9 @@ impl Aligner {
                 .iter()
                 .enumerate()
                 .filter(|(k, _)| free(&spans[*k]))
-                .filter(|(k, _)| match (step.window, spans[*k]) {
-                    (Some(w), (Some(start), Some(end))) => {
-                        let e = Evidence {
-                            text: String::new(),
-                            start: Some(start),
-                            end: Some(end),
-                            speaker: Speaker::Agent,
-                            kind: MatchKind::Judged,
-                            variant: String::new(),
-                            p: 1.0,
-                            judged: None,
-                        };
-                        window_holds(&w, &e, duration).unwrap_or(true)
-                    }
-                    _ => true,
+                .filter(|(k, _)| {
+                    step.window
+                        .is_none_or(|w| window_holds(&w, spans[*k], duration).unwrap_or(true))
                 })
                 .filter_map(|(k, v)| {
                     closest_phrasing(phrasings, v, in_language).map(|(sim, _)| (sim, k))
@@ -662,8 +653,12 @@ fn call_duration(t: &Transcript) -> Option<f64> {
 }
 
 /// Whether evidence lies inside a step's window; `Err` says why it cannot be checked.
-fn window_holds(w: &Window, e: &Evidence, duration: Option<f64>) -> Result<bool, String> {
-    let (Some(start), Some(end)) = (e.start, e.end) else {
+fn window_holds(
+    w: &Window,
+    (start, end): (Option<f64>, Option<f64>),
+    duration: Option<f64>,
+) -> Result<bool, String> {
+    let (Some(start), Some(end)) = (start, end) else {
         return Err("window not checked: the transcript has no times".into());
     };
     let needs_duration = w.last_s.is_some() || w.end_pct.is_some();
@@ -678,6 +673,15 @@ fn window_holds(w: &Window, e: &Evidence, duration: Option<f64>) -> Result<bool,
         && w.end_s.is_none_or(|s| end <= s)
         && w.last_s.is_none_or(|s| start >= duration - s)
         && w.end_pct.is_none_or(|pct| end <= duration * pct / 100.0))
+}
+
+/// Candidates best first: the most similar, then the earliest.
+fn best_first(found: &mut [Found]) {
+    found.sort_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then(a.position.cmp(&b.position))
+    });
 }
 
 /// A candidate for a step: a hit in one speaker stream, placed in the call.
@@ -837,11 +841,7 @@ impl<'t> CallWords<'t> {
                     .collect::<Vec<_>>()
             })
             .collect();
-        found.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
-                .then(a.position.cmp(&b.position))
-        });
+        best_first(&mut found);
         let mut kept: Vec<Found> = Vec::new();
         for f in found {
             if kept.len() == limit {
@@ -874,25 +874,14 @@ impl<'t> CallWords<'t> {
             else {
                 continue;
             };
-            let tokens = self.piece_tokens(piece);
-            let (Some(&first), Some(&last)) = (tokens.first(), tokens.last()) else {
-                continue;
-            };
-            found.push(Found {
-                similarity: n.similarity,
-                kind: MatchKind::Semantic,
-                passes: true,
-                position: first,
-                tokens: (first, last + 1),
-                variant: n.variant.clone(),
-                p: self.mean_p(&tokens),
-            });
+            found.extend(self.piece_found(
+                piece,
+                n.similarity,
+                MatchKind::Semantic,
+                n.variant.clone(),
+            ));
         }
-        found.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
-                .then(a.position.cmp(&b.position))
-        });
+        best_first(&mut found);
         found.truncate(3);
         found
     }
@@ -918,38 +907,41 @@ impl<'t> CallWords<'t> {
             .filter(|j| j.step == step && j.p >= threshold && surest(j))
             .filter_map(|j| {
                 let piece = pieces.get(j.piece)?;
-                let tokens = self.piece_tokens(piece);
-                let (&first, &last) = (tokens.first()?, tokens.last()?);
-                Some(Found {
-                    similarity: j.p,
-                    kind: MatchKind::Judged,
-                    passes: true,
-                    position: first,
-                    tokens: (first, last + 1),
-                    variant: String::new(),
-                    p: self.mean_p(&tokens),
-                })
+                self.piece_found(piece, j.p, MatchKind::Judged, String::new())
             })
             .collect();
-        found.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
-                .then(a.position.cmp(&b.position))
-        });
+        best_first(&mut found);
         found.truncate(3);
         found
     }
 
-    /// The call tokens of a sentence.
-    fn piece_tokens(&self, piece: &Piece) -> Vec<usize> {
-        (0..self.tokens.len())
+    /// A whole sentence as a passing candidate (by meaning or by the judge); `None` for a sentence
+    /// with no words to match.
+    fn piece_found(
+        &self,
+        piece: &Piece,
+        similarity: f32,
+        kind: MatchKind,
+        variant: String,
+    ) -> Option<Found> {
+        let tokens: Vec<usize> = (0..self.tokens.len())
             .filter(|&i| {
                 let t = self.tokens[i];
                 t.utterance == piece.utterance
                     && t.display >= piece.words.0
                     && t.display < piece.words.1
             })
-            .collect()
+            .collect();
+        let (&first, &last) = (tokens.first()?, tokens.last()?);
+        Some(Found {
+            similarity,
+            kind,
+            passes: true,
+            position: first,
+            tokens: (first, last + 1),
+            variant,
+            p: self.mean_p(&tokens),
+        })
     }
 
     /// Mean recogniser confidence over some call tokens.
