@@ -3,7 +3,7 @@
 use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::review::{Labels, Review, StepLabel, StepReview, Verdict};
-use guion_night::store::Store;
+use guion_night::store::{Outcome, Store, StoredCall};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,8 +92,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let at = guion_core::clock::timestamp(flags::unix_now());
     let mut by_night: BTreeMap<String, Vec<StepReview>> = BTreeMap::new();
     let mut errors = Vec::new();
+    // Each night's calls read once, however many reviews an import holds for it.
+    let mut nights: BTreeMap<String, Vec<StoredCall>> = BTreeMap::new();
     for l in labels {
-        match check(&store, &l) {
+        match check(&store, &mut nights, &l) {
             Ok(night) => by_night.entry(night).or_default().push(StepReview {
                 call_id: l.call_id,
                 step: l.step,
@@ -137,7 +139,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// The night the review goes to, once the call and step are known there and the analyst named.
-fn check(store: &Store, l: &StepLabel) -> Result<String> {
+fn check(
+    store: &Store,
+    nights: &mut BTreeMap<String, Vec<StoredCall>>,
+    l: &StepLabel,
+) -> Result<String> {
     if l.analyst.as_deref().is_none_or(str::is_empty) {
         bail!("no analyst: say who gives the verdict (--by, or an `analyst` column)");
     }
@@ -147,13 +153,15 @@ fn check(store: &Store, l: &StepLabel) -> Result<String> {
             .night_of(&l.call_id)?
             .with_context(|| format!("no call {:?} in the store", l.call_id))?,
     };
-    let calls = store.calls(Some(&night))?;
-    let call = calls
+    if !nights.contains_key(&night) {
+        nights.insert(night.clone(), store.calls(Some(&night))?);
+    }
+    let call = nights[&night]
         .iter()
         .find(|c| c.meta.call_id == l.call_id)
         .with_context(|| format!("no call {:?} in night {night}", l.call_id))?;
     let record = match &call.outcome {
-        guion_night::store::Outcome::Scored { record, .. } if record.is_scored() => record,
+        Outcome::Scored { record, .. } if record.is_scored() => record,
         _ => bail!(
             "call {} of night {night} was not scored: there is no verdict to review",
             l.call_id

@@ -273,26 +273,7 @@ fn brand_values_on_the_labelled_fixture() {
     for row in reader.records() {
         let row = row.unwrap();
         let (text, language, label) = (&row[0], &row[1], &row[2]);
-        let transcript = Transcript {
-            layout: None,
-            wrong_language: None,
-            turns: Vec::new(),
-            source: "line".into(),
-            sha256: String::new(),
-            duration_s: None,
-            language: Some(language.into()),
-            model: None,
-            utterances: vec![Utterance {
-                voice: None,
-                language: None,
-                speaker: Speaker::Agent,
-                channel: None,
-                start: None,
-                end: None,
-                text: text.into(),
-                words: Vec::new(),
-            }],
-        };
+        let transcript = agent_line(text, language);
         let meaning = classifier.classify(&transcript, &prepared).unwrap();
         let scores = &meaning.utterances[0].as_ref().unwrap().value_scores;
         let shown = |k: usize| scores[k] >= VALUE_SHOWN;
@@ -530,26 +511,7 @@ fn matching_by_meaning_on_held_out_sentences() {
         let (script_name, language, text, expected, kind) =
             (&row[0], &row[1], &row[2], &row[3], &row[4]);
         let k = scripts.iter().position(|(n, _)| *n == script_name).unwrap();
-        let transcript = Transcript {
-            layout: None,
-            wrong_language: None,
-            turns: Vec::new(),
-            source: "sentence".into(),
-            sha256: String::new(),
-            duration_s: None,
-            language: Some(language.into()),
-            model: None,
-            utterances: vec![Utterance {
-                voice: None,
-                language: None,
-                speaker: Speaker::Agent,
-                channel: None,
-                start: None,
-                end: None,
-                text: text.into(),
-                words: Vec::new(),
-            }],
-        };
+        let transcript = agent_line(text, language);
         let aligner = guion_core::align::Aligner::new(&scripts[k].1, Default::default());
         let meaning = classifier.classify(&transcript, &prepared[k]).unwrap();
         let found = |a: guion_core::align::Alignment| -> Vec<String> {
@@ -611,4 +573,28 @@ fn matching_by_meaning_on_held_out_sentences() {
         "ordinary lines left alone: {:.2}",
         share("other", 0)
     );
+}
+
+/// A call of one agent line, without times: how single sentences are scored in these tests.
+fn agent_line(text: &str, language: &str) -> Transcript {
+    Transcript {
+        layout: None,
+        wrong_language: None,
+        turns: Vec::new(),
+        source: "line".into(),
+        sha256: String::new(),
+        duration_s: None,
+        language: Some(language.into()),
+        model: None,
+        utterances: vec![Utterance {
+            voice: None,
+            language: None,
+            speaker: Speaker::Agent,
+            channel: None,
+            start: None,
+            end: None,
+            text: text.into(),
+            words: Vec::new(),
+        }],
+    }
 }
