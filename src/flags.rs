@@ -51,7 +51,8 @@ impl ScriptFlag {
 /// Whisper: which model, and how wide it searches.
 #[derive(clap::Args, Clone)]
 pub struct WhisperFlags {
-    /// Whisper model: a name from `guion models` or the path of a whisper.cpp ggml file.
+    /// Whisper model: a name from `guion models` or a CTranslate2 Whisper directory (what
+    /// faster-whisper reads).
     #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
     pub model: String,
 
