@@ -10,7 +10,7 @@ mod matcher;
 use crate::normalize::{self, Lang};
 use crate::script::{Forbidden, Role, Script, Severity, Step, Window};
 use crate::transcript::{Speaker, Transcript};
-use matcher::{Hit, Phrase, SimilarityTable, Vocabulary};
+use matcher::{Hit, Phrase, SimilarityTable, Vocabulary, WordMemo};
 
 #[cfg(test)]
 mod tests;
@@ -316,6 +316,8 @@ pub struct Aligner {
     /// Per step, its phrasings with their language.
     steps: Vec<Vec<(String, Phrase)>>,
     forbidden: Vec<Vec<(String, Phrase)>>,
+    /// The script's words each call word resembles, remembered across calls (see `WordMemo`).
+    memo: std::sync::Mutex<WordMemo>,
 }
 
 impl Aligner {
@@ -345,7 +347,14 @@ impl Aligner {
             vocab,
             steps,
             forbidden,
+            memo: std::sync::Mutex::default(),
         }
+    }
+
+    /// The call's word-to-word similarities with the script's words.
+    fn similarities(&self, call: &CallWords) -> SimilarityTable {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        SimilarityTable::new(&self.vocab, &call.words, &mut memo)
     }
 
     pub fn script(&self) -> &Script {
@@ -361,7 +370,7 @@ impl Aligner {
     /// carries the call's sentence embeddings.
     pub fn align_with(&self, transcript: &Transcript, semantic: Option<&Semantic>) -> Alignment {
         let call = CallWords::new(transcript);
-        let sims = SimilarityTable::new(&self.vocab, &call.words);
+        let sims = self.similarities(&call);
         let language = transcript.language.as_deref();
         let duration = call_duration(transcript);
         let agent = call.stream(role_speakers(Role::Agent));
@@ -598,7 +607,7 @@ impl Aligner {
                 let mut as_agent = transcript.clone();
                 as_agent.set_agent_side(c);
                 let call = CallWords::new(&as_agent);
-                let sims = SimilarityTable::new(&self.vocab, &call.words);
+                let sims = self.similarities(&call);
                 let agent = call.stream(&[Speaker::Agent]);
                 self.script
                     .steps
