@@ -178,10 +178,31 @@ fn alike_words(vocab: &Vocabulary, word: &str, exact: Option<u32>) -> Box<[(u32,
 #[derive(Debug, Default)]
 pub(crate) struct WordMemo {
     words: HashMap<String, Box<[(u32, f32)]>>,
+    /// `normalize::words` of a displayed word, per language (none, es, en).
+    normalized: [HashMap<String, Box<[String]>>; 3],
 }
 
 impl WordMemo {
     const MAX_WORDS: usize = 100_000;
+
+    /// `normalize::words(text, lang)`, remembered.
+    pub fn normalized(&mut self, text: &str, lang: Option<Lang>) -> &[String] {
+        let map = &mut self.normalized[match lang {
+            None => 0,
+            Some(Lang::Es) => 1,
+            Some(Lang::En) => 2,
+        }];
+        if !map.contains_key(text) {
+            if map.len() >= Self::MAX_WORDS {
+                map.clear();
+            }
+            map.insert(
+                text.to_string(),
+                normalize::words(text, lang).into_boxed_slice(),
+            );
+        }
+        &map[text]
+    }
 }
 
 /// Word-to-word similarities between phrase words and call words, computed once per call for the
