@@ -3,7 +3,7 @@
 use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
-use guion_core::call::Outcome;
+use guion_core::call::{Outcome, StoredCall};
 use guion_night::batch::manifest::{self, CallRow};
 use guion_night::batch::{self, BatchOptions, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
@@ -11,6 +11,7 @@ use guion_night::report::csv as csv_out;
 use guion_night::store::Store;
 use guion_speech::asr::AsrOptions;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -156,11 +157,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     display.finish();
 
     let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Every night's calls are read once; tonight's are among them (all of them, in a fresh store).
     let all = store.calls(None)?;
-    let tonight = store.calls(Some(&night))?;
-    let rollup = aggregate::rollup(&tonight);
-    csv_out::write_all(&out, &all, &rollup, args.csv.csv_locale)
-        .with_context(|| format!("cannot write the results into {}", out.display()))?;
+    let tonight: Cow<[StoredCall]> = if all.iter().all(|c| c.night == night) {
+        Cow::Borrowed(&all)
+    } else {
+        Cow::Owned(all.iter().filter(|c| c.night == night).cloned().collect())
+    };
+    csv_out::write_all(
+        &out,
+        &all,
+        || aggregate::rollup(&tonight),
+        args.csv.csv_locale,
+    )
+    .with_context(|| format!("cannot write the results into {}", out.display()))?;
     let wrong_language = tonight
         .iter()
         .filter(|c| aggregate::is_wrong_language(c))

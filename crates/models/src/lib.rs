@@ -146,7 +146,8 @@ impl ModelSpec {
 pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // On the stack: a buffer allocated (and zeroed) per file cost more than hashing a text call.
+    let mut buf = [0u8; 64 << 10];
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
