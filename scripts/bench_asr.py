@@ -112,10 +112,10 @@ def main():
                                  "--format", "json", "--out", str(out_dir)],
             "faster-whisper int8 + Silero VAD": [sys.executable, "-c", FW, str(model), str(a.threads), str(beam), "1"],
         }
-        rows = {}
-        for name, cmd in engines.items():
-            walls, peaks, texts = [], [], None
-            for _ in range(a.repeat):
+        runs = {name: ([], [], None) for name in engines}
+        # Repeats interleave the engines, so that a change in the machine's load falls on both.
+        for _ in range(a.repeat):
+            for name, cmd in engines.items():
                 if name.startswith("guion"):
                     # One invocation per language, as a night's manifest names each call's language.
                     wall, peak = 0.0, 0.0
@@ -127,8 +127,12 @@ def main():
                 else:
                     wall, peak, out = run(cmd + [f"{c[0]}:{c[1]}" for c in calls], env)
                     texts = json.loads(out)
+                walls, peaks, _ = runs[name]
                 walls.append(wall)
                 peaks.append(peak)
+                runs[name] = (walls, peaks, texts)
+        rows = {}
+        for name, (walls, peaks, texts) in runs.items():
             wers = {}
             for lang in ("es", "en"):
                 pairs = [(lang, ref, hyp) for l, path, refs, _ in calls if l == lang and refs

@@ -183,7 +183,7 @@ pub fn transcribe_call_timed(
     // a batch judged keeps its encoder output, and its decoding starts from there.
     let mut heard: Vec<Vec<Option<Heard>>> = chunks.iter().map(|c| vec![None; c.len()]).collect();
     let order = chunk_order(&chunks, &channels);
-    let mut batches: Vec<(Vec<(usize, usize)>, Option<Encoded>)> = Vec::new();
+    let mut batches: Vec<(Vec<ChunkAt>, Option<Encoded>)> = Vec::new();
     let mut judged_s = 0.0;
     let mut rest = order.as_slice();
     while !rest.is_empty() && (allowed.len() >= 2 || judged_s < LANGUAGE_SAMPLE_S) {
@@ -242,7 +242,7 @@ pub fn transcribe_call_timed(
         }
         CallLanguage::Allowed(main) => {
             let prompt = |lang: &str| options.prompts.get(lang).map(String::as_str);
-            let mut decoded: Vec<((usize, usize), Vec<Segment>)> = Vec::new();
+            let mut decoded: Vec<(ChunkAt, Vec<Segment>)> = Vec::new();
             for (batch, encoded) in batches {
                 // Each chunk's language, or None for one that may mix two (judged piece by piece).
                 let langs: Vec<Option<String>> = batch
@@ -500,6 +500,9 @@ fn decode_mixed(
     }
     Ok(segments)
 }
+
+/// A chunk: (index of its channel, index among the channel's chunks).
+type ChunkAt = (usize, usize);
 
 /// (channel number, speaker, samples) for each channel to transcribe.
 type Channel<'a> = (u32, Speaker, std::borrow::Cow<'a, [f32]>);

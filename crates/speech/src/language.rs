@@ -145,13 +145,25 @@ pub fn stretch_language(heard: &Heard, allowed: &[String], call: &str) -> String
 /// speech to be called that language on its own; a closer call is left to its neighbours.
 pub const CLEAR_ABOVE: f32 = 0.65;
 
+/// The probability, over every language, the most likely allowed one must hold as well: a short
+/// piece the detector spreads over many languages is not clear, whatever the allowed ones' shares
+/// (3 s of Spanish heard as en 0.46, es 0.16, id 0.11 was decoded, and translated, as English).
+pub const CLEAR_AT_LEAST: f32 = 0.5;
+
 /// A piece's own language, when it holds enough speech and the detector is clear about it.
 pub fn clear_language(heard: &Heard, allowed: &[String]) -> Option<String> {
     if heard.speech_s < MIN_EVIDENCE_S {
         return None;
     }
+    let p = |lang: &str| {
+        heard
+            .probs
+            .iter()
+            .find(|(c, _)| c == lang)
+            .map_or(0.0, |(_, p)| *p)
+    };
     best_allowed(&heard.probs, allowed)
-        .filter(|(_, share)| *share >= CLEAR_ABOVE)
+        .filter(|(lang, share)| *share >= CLEAR_ABOVE && p(lang) >= CLEAR_AT_LEAST)
         .map(|(lang, _)| lang)
 }
 
@@ -275,6 +287,14 @@ mod tests {
             None
         );
         assert_eq!(clear_language(&heard(1.0, &[("en", 0.99)]), &es_en), None);
+        // A clear share of the allowed languages but a weak belief overall is not clear either.
+        assert_eq!(
+            clear_language(
+                &heard(3.2, &[("en", 0.46), ("es", 0.16), ("id", 0.11)]),
+                &es_en
+            ),
+            None
+        );
         assert_eq!(
             clear_language(&heard(4.0, &[("es", 0.84), ("en", 0.06)]), &es_en),
             Some("es".into())
