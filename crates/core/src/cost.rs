@@ -162,6 +162,101 @@ impl Measurement {
     }
 }
 
+/// A rate or an amount as people read it: three significant figures or so, no more.
+pub fn figure(x: f64) -> String {
+    let a = x.abs();
+    if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 0.1 || a == 0.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Seconds as `42.0 s`, `14.2 min` or `3.10 h`.
+pub fn duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.2} h", seconds / 3600.0)
+    }
+}
+
+impl Measurement {
+    /// One line: what the run analysed, in how long, on what, and at what rate.
+    pub fn describe(&self) -> String {
+        if self.calls() == 0 {
+            return format!(
+                "nothing analysed in {} (every result was in the store)",
+                duration(self.wall_s)
+            );
+        }
+        let audio = if self.recordings > 0 {
+            format!(
+                " ({} h of audio in {})",
+                figure(self.audio_hours()),
+                plural(self.recordings, "recording", "recordings")
+            )
+        } else {
+            String::new()
+        };
+        let mut line = format!(
+            "{} analysed{audio} in {} on {} ({} × {}): ",
+            plural(self.calls(), "call", "calls"),
+            duration(self.wall_s),
+            plural(self.cores, "core", "cores"),
+            plural(self.workers, "worker", "workers"),
+            plural(self.threads, "thread", "threads"),
+        );
+        if let Some(rate) = self.audio_hours_per_core_hour() {
+            line += &format!("{} h of audio per core-hour, ", figure(rate));
+        }
+        line += &format!(
+            "{} calls/h",
+            self.calls_per_hour().map_or("—".into(), figure)
+        );
+        if let Some(cpu) = self.cpu_s {
+            line += &format!("; CPU {}", duration(cpu));
+        }
+        line
+    }
+
+    /// The stages that took time, each with its share of the workers' time and its rate:
+    /// `asr 96 % (1.30 h of audio per core-hour), classify 3 % (…)`.
+    pub fn describe_stages(&self) -> String {
+        let audio = self.audio_hours_per_core_hour().is_some();
+        self.stages()
+            .iter()
+            .filter(|s| s.seconds > 0.0)
+            .map(|s| {
+                let rate = if audio {
+                    s.audio_hours_per_core_hour
+                        .map(|r| format!("{} h of audio per core-hour", figure(r)))
+                } else {
+                    s.calls_per_core_hour
+                        .map(|r| format!("{} calls per core-hour", figure(r)))
+                };
+                format!(
+                    "{} {} % ({})",
+                    s.stage,
+                    figure(s.share.unwrap_or(0.0) * 100.0),
+                    rate.unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// One stored run of a night: who ran what, where, and what it measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -296,6 +391,34 @@ mod tests {
             ..hour_in_ten_minutes()
         };
         assert_eq!(no_clock.audio_hours_per_cpu_hour(), None);
+    }
+
+    #[test]
+    fn a_run_is_described_in_one_line_and_its_stages_in_another() {
+        let m = hour_in_ten_minutes();
+        assert_eq!(
+            m.describe(),
+            "20 calls analysed (1.00 h of audio in 20 recordings) in 10.0 min on 2 cores \
+             (2 workers × 1 thread): 3.00 h of audio per core-hour, 120 calls/h; CPU 18.3 min"
+        );
+        assert_eq!(
+            m.describe_stages(),
+            "decode 0.83 % (360 h of audio per core-hour), asr 83.3 % (3.60 h of audio per \
+             core-hour), classify 5.00 % (60.0 h of audio per core-hour), align 0.17 % (1800 h of \
+             audio per core-hour), write 0.25 % (1200 h of audio per core-hour)"
+        );
+        let reused = Measurement {
+            wall_s: 0.4,
+            ..Measurement::default()
+        };
+        assert_eq!(
+            reused.describe(),
+            "nothing analysed in 0.4 s (every result was in the store)"
+        );
+        assert_eq!(
+            (figure(0.0123), figure(1234.4), duration(9000.0)),
+            ("0.012".into(), "1234".into(), "2.50 h".into())
+        );
     }
 
     #[test]

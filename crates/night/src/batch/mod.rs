@@ -3,6 +3,7 @@
 //! failed with its reason and the night goes on; a call already in the store (same content, models,
 //! script and options) is not analysed again.
 
+pub mod cost;
 pub mod manifest;
 
 use crate::pipeline::{Analyser, AnalyserOptions, CallInput};
@@ -11,6 +12,7 @@ use guion_core::key::{result_key, unreadable_key};
 use guion_core::record::StageTimes;
 use guion_core::redact::Redactor;
 use guion_core::script::Script;
+use guion_core::transcript::read::is_transcript_path;
 use guion_models::sha256_file;
 use manifest::CallRow;
 use rayon::prelude::*;
@@ -25,6 +27,9 @@ pub struct BatchOptions {
     /// Workers; each loads its own models.
     pub jobs: usize,
     pub analyser: AnalyserOptions,
+    /// Analyse every call even when its result is in the store (a calibration measures the
+    /// machine, not the store): the result is stored again, the same as it was.
+    pub reanalyse: bool,
 }
 
 /// What happened to one call, as the progress display hears of it.
@@ -51,6 +56,12 @@ pub struct NightSummary {
     pub stages: StageTimes,
     /// Time spent writing results to the store.
     pub write_s: f64,
+    /// Of the calls analysed in this run, the recordings, and the seconds of audio they held.
+    pub recordings: usize,
+    pub recorded_audio_s: f64,
+    /// The models and options that decide a recording's result in this run
+    /// (`key::Determinants::ids`; without the hearing part when the night has no recording).
+    pub models: String,
 }
 
 impl NightSummary {
@@ -95,8 +106,10 @@ pub fn run(
     // One analyser per worker, built on the worker's first call; the first is built here so that a
     // missing model stops the night before any call is touched.
     let slots: Vec<Mutex<Option<Analyser>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
-    *slots[0].lock().unwrap_or_else(|e| e.into_inner()) =
-        Some(Analyser::new(script, options.analyser.clone())?);
+    let first = Analyser::new(script, options.analyser.clone())?;
+    let any_recording = rows.iter().any(|r| !is_transcript_path(&r.meta.path));
+    let models = first.determinants(any_recording, None, None).ids();
+    *slots[0].lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("guion-worker-{i}"))
@@ -104,6 +117,7 @@ pub fn run(
         .map_err(|e| BatchError::Pool(e.to_string()))?;
     let summary = Mutex::new(NightSummary {
         calls: rows.len(),
+        models,
         ..NightSummary::default()
     });
     let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
@@ -134,12 +148,14 @@ pub fn run(
                 *guard = None;
             }
             drop(guard);
-            summary.lock().unwrap_or_else(|e| e.into_inner()).tally(
-                outcome.as_ref(),
-                audio_s,
-                &times,
-                write_s,
-            );
+            {
+                let mut summary = summary.lock().unwrap_or_else(|e| e.into_inner());
+                summary.tally(outcome.as_ref(), audio_s, &times, write_s);
+                if outcome.is_some() && !is_transcript_path(&row.meta.path) {
+                    summary.recordings += 1;
+                    summary.recorded_audio_s += audio_s;
+                }
+            }
             on_call(Progress {
                 call_id: &row.meta.call_id,
                 outcome: outcome.as_ref(),
@@ -220,14 +236,19 @@ fn one_call(
             return failed(reason);
         }
     };
-    let is_recording = !guion_core::transcript::read::is_transcript_path(path);
+    let is_recording = !is_transcript_path(path);
     let ids = analyser
         .determinants(is_recording, row.channels, row.meta.language.as_deref())
         .ids();
     let key = result_key(&content, &ids);
     {
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        match store.has_result(&key) {
+        let stored = if options.reanalyse {
+            Ok(false)
+        } else {
+            store.has_result(&key)
+        };
+        match stored {
             Ok(true) => {
                 let result = store.link(&options.night, &row.meta, &key);
                 drop(store);
