@@ -48,6 +48,11 @@ use std::time::Instant;
 ///                     forbidden_per_100, done_<step> (completion rate), tone_<label> (mean share),
 ///                     value_<id> (share of calls where the value showed). Wilson intervals for rates,
 ///                     bootstrap over calls (2,000 resamples, seeded) for means.
+///   runs.csv          one row per run of every night (and of `guion bench`): the machine, workers ×
+///                     threads, the calls this run analysed (reused results are not counted), the
+///                     recorded audio it heard, wall and CPU time, audio_hours_per_core_hour,
+///                     calls_per_hour and each stage's seconds and rates; the summary's last line says
+///                     the same for this run.
 /// `guion report DIR` turns the store into one HTML page; `guion call CALL_ID --from DIR` opens a call.
 ///
 /// PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) is redacted from every text stored or

@@ -109,12 +109,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             eprintln!("{w}");
         }
     }
-    let (rows, _bad) = if manifest.is_dir() {
+    let (rows, bad_rows) = if manifest.is_dir() {
         manifest::read_directory(&manifest)
     } else {
         manifest::read_manifest(&manifest)
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for e in &bad_rows {
+        eprintln!("guion: {e}");
+    }
     let sample = spread(&rows, args.calls as usize);
     if sample.is_empty() {
         bail!("{}: no call to measure", manifest.display());
