@@ -34,7 +34,9 @@ use std::process::ExitCode;
 /// --json prints {"date", "started_at", "run", "store", "manifest", "machine": {"cores", "cpu",
 /// "hostname"}, "version", "engine", "models", "workers", "threads", "cores", "calls",
 /// "recordings", "failed", "audio_hours", "wall_s", "cpu_s", "core_hours",
-/// "audio_hours_per_core_hour", "calls_per_hour", "calls_per_core_hour", "busy_share", "stages":
+/// "audio_hours_per_core_hour", "calls_per_hour", "calls_per_core_hour",
+/// "audio_hours_per_cpu_hour" (on the CPU clock: less sensitive to a machine shared with others),
+/// "busy_share", "stages":
 /// {"decode"|"asr"|"classify"|"align"|"judge"|"write": {"s", "share",
 /// "audio_hours_per_core_hour", "calls_per_core_hour"}}}; a rate is null where nothing measures it.
 /// Exit status: 0 measured; 1 measured, but some calls failed (the figure counts them); 2 nothing
@@ -183,6 +185,13 @@ fn print(run: &Run, out: &Path, manifest: &Path) {
     );
     println!("bench: {}", m.describe());
     println!("bench: time in stages: {}", m.describe_stages());
+    if let Some(rate) = m.audio_hours_per_cpu_hour() {
+        println!(
+            "bench: {} h of audio per CPU-hour actually used ({:.0} % of the cores held: below 100 %, the run waited for the CPU or for the last call)",
+            guion_core::cost::figure(rate),
+            m.cpu_s.unwrap_or(0.0) / (m.wall_s * m.cores.max(1) as f64) * 100.0
+        );
+    }
     if let Some(busy) = m.busy_share() {
         println!(
             "bench: the workers were in a stage {:.0} % of the wall time (the rest: loading models, waiting for the last call)",
@@ -239,6 +248,7 @@ fn to_json(run: &Run, out: &Path, manifest: &Path) -> serde_json::Value {
         "audio_hours_per_core_hour": m.audio_hours_per_core_hour(),
         "calls_per_hour": m.calls_per_hour(),
         "calls_per_core_hour": m.calls_per_core_hour(),
+        "audio_hours_per_cpu_hour": m.audio_hours_per_cpu_hour(),
         "busy_share": m.busy_share(),
         "stages": stages,
     })

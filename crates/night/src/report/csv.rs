@@ -385,7 +385,8 @@ fn write_groups(
 /// version, engine, models, cores (the machine's), cpu, workers, threads, cores_held, scored,
 /// wrong_language, failed, reused (results already in the store: not analysed, not counted),
 /// recordings, audio_hours (recorded audio analysed), wall_s, cpu_s, core_hours (wall × cores held),
-/// audio_hours_per_core_hour, calls_per_hour, calls_per_core_hour, busy_share (of the workers' time
+/// audio_hours_per_core_hour, calls_per_hour, calls_per_core_hour, audio_hours_per_cpu_hour (on
+/// the CPU clock), busy_share (of the workers' time
 /// in a stage), then per stage (decode, asr, classify, align, judge, write) `<stage>_s` (summed over
 /// workers), `<stage>_audio_hours_per_core_hour` and `<stage>_calls_per_core_hour`. A rate is empty
 /// where there is nothing to measure it from. The machine's host name stays in the store.
@@ -416,6 +417,7 @@ pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()>
         "audio_hours_per_core_hour",
         "calls_per_hour",
         "calls_per_core_hour",
+        "audio_hours_per_cpu_hour",
         "busy_share",
     ]
     .map(String::from)
@@ -457,6 +459,7 @@ pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()>
             figure(m.audio_hours_per_core_hour(), 4),
             figure(m.calls_per_hour(), 1),
             figure(m.calls_per_core_hour(), 1),
+            figure(m.audio_hours_per_cpu_hour(), 4),
             figure(m.busy_share(), 4),
         ];
         for s in m.stages() {
