@@ -1,102 +1,150 @@
 """The orchestrator behind scripts/bench-asr (run it through that script, which prepares the venv).
 
-Each engine runs as its own process over the whole file set, so that peak memory (ru_maxrss of the
-child) is its own and the model loads once, as in a batch worker. Wall time includes the model load.
-Runs are repeated and the median is quoted: machines are shared and noisy.
+guion against faster-whisper int8 with its Silero VAD — the engine a user would otherwise pick — on
+the same real two-channel 8 kHz calls (scripts/bench_calls.py), the same Whisper base weights
+(faster-whisper reads the very CTranslate2 directory guion installs), the same thread budget and the
+same beam. Each engine runs as its own process over the whole call set, so that its peak memory
+(ru_maxrss of the child) is its own and the model loads once, as in a batch worker; wall time
+includes the load. Both transcribe each channel on its own. Runs are repeated and the median is
+quoted: machines are shared and noisy. Word error rate is measured on the calls whose legs have a
+reference text (Debian's Asterisk prompts), with guion's own folding (benches/wer.rs) for both.
 """
-import argparse, os, statistics, subprocess, sys, tempfile, time, wave
+import argparse, json, os, statistics, subprocess, sys, tempfile, time, wave
 from pathlib import Path
+
+import bench_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "speech"
-ES = "/usr/share/asterisk/sounds/es_MX_f_Allison"
-
-
-def spanish_call(tmp: Path) -> Path:
-    """Real Spanish speech as long as a short call: Asterisk prompts in sequence with pauses (8 kHz)."""
-    ids = ["agent-alreadyon", "queue-youarenext", "privacy-prompt", "privacy-unident", "conf-usermenu",
-           "vm-intro", "queue-periodic-announce", "conf-onlyperson", "conf-invalid", "agent-user"]
-    out = tmp / "es-prompts.wav"
-    silence = b"\x00\x00" * 8000 * 2
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
-        for i in ids:
-            with wave.open(f"{ES}/{i}.wav", "rb") as r:
-                assert (r.getframerate(), r.getsampwidth(), r.getnchannels()) == (8000, 2, 1)
-                w.writeframes(r.readframes(r.getnframes()))
-            w.writeframes(silence)
-    return out
 
 
 def run(cmd, env=None):
-    """Wall seconds and peak resident MB of one child process (wait4 gives that child's own rusage)."""
+    """Wall seconds, peak resident MB and standard output of one child process."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode != 0:
+        if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             sys.exit(f"bench-asr: {' '.join(map(str, cmd))} failed:\n{err.read().decode()[-2000:]}")
-        return wall, usage.ru_maxrss / 1024
+        out.seek(0)
+        return wall, usage.ru_maxrss / 1024, out.read().decode()
 
 
+# faster-whisper as its users run it: transcribe() per channel (decode_audio splits a stereo file),
+# Silero VAD on, word timestamps on (guion times every word too), no conditioning on earlier text.
 FW = r"""
-import sys, json, time
+import sys, json
 from faster_whisper import WhisperModel
-model_dir, lang, threads, beam, compute, vad, *files = sys.argv[1:]
-m = WhisperModel(model_dir, device="cpu", compute_type=compute, cpu_threads=int(threads), num_workers=1)
-words = 0
-for f in files:
-    segs, info = m.transcribe(f, language=lang, beam_size=int(beam), vad_filter=vad == "1",
-                              condition_on_previous_text=False, word_timestamps=True)
-    words += sum(len(s.text.split()) for s in segs)
-print(json.dumps({"words": words}))
+from faster_whisper.audio import decode_audio
+model_dir, threads, beam, vad, *jobs = sys.argv[1:]
+m = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=int(threads), num_workers=1)
+out = {}
+for job in jobs:
+    lang, path = job.split(":", 1)
+    legs = []
+    for leg in decode_audio(path, split_stereo=True):
+        segs, _ = m.transcribe(leg, language=lang, beam_size=int(beam), vad_filter=vad == "1",
+                               condition_on_previous_text=False, word_timestamps=True)
+        legs.append(" ".join(s.text.strip() for s in segs))
+    out[path] = legs
+print(json.dumps(out))
 """
+
+
+def guion_legs(out_dir: Path, call: Path):
+    """The text of each channel of guion's transcript of `call`."""
+    doc = json.loads((out_dir / f"{call.name}.json").read_text())
+    legs = {}
+    for u in doc["utterances"]:
+        legs.setdefault(u.get("channel") or 0, []).append(u["text"])
+    return [" ".join(legs.get(c, [])) for c in sorted(set(legs) | {0, 1})]
+
+
+def wer_of(pairs):
+    """(word edits, reference words) summed over (lang, reference, hypothesis) triples."""
+    if not pairs:
+        return None
+    wer = next(p for p in sorted((ROOT / "target" / "release" / "deps").glob("wer-*"), key=os.path.getmtime, reverse=True)
+               if os.access(p, os.X_OK) and p.suffix == "")
+    lines = "".join(json.dumps({"lang": l, "reference": r, "hypothesis": h}) + "\n" for l, r, h in pairs)
+    out = subprocess.run([str(wer)], input=lines, capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(x) for x in out.splitlines() if x.strip()]
+    return sum(r["errors"] for r in rows), sum(r["words"] for r in rows)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cache", required=True)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--beam", type=int, default=5)
+    ap.add_argument("--beams", default="5,1")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=120.0, help="speech per leg of each Asterisk call")
+    ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
     cache = Path(a.cache)
-    model = cache / "models" / "ggml-base.bin"
-    ct2 = cache / "source" / "base"
+    model = cache / "models" / "whisper-base"
     guion = ROOT / "target" / "release" / "guion"
-    bare = next(p for p in sorted((ROOT / "target" / "release" / "deps").glob("asr_bare-*"), key=os.path.getmtime, reverse=True)
-                if os.access(p, os.X_OK) and p.suffix == "")
     tmp = Path(tempfile.mkdtemp(prefix="guion-bench-"))
-    sets = [("es", [spanish_call(tmp)])]
-    en = [SHARED / "aws-demo-agent.wav", SHARED / "aws-demo-agent1.wav"]
-    if all(p.exists() for p in en):
-        sets.append(("en", en))
+
+    calls = []  # (lang, path, legs' reference texts or None, leg seconds)
+    for lang in ("es", "en"):
+        path, seconds, refs = bench_calls.asterisk_call(tmp, lang, a.seconds)
+        calls.append((lang, path, refs, seconds))
+    aws = bench_calls.aws_call(tmp, SHARED)
+    if aws:
+        calls.append(("en", aws[0], None, aws[1]))
     else:
-        print(f"note: {SHARED} absent: English set skipped", file=sys.stderr)
+        print(f"note: {SHARED} absent: the AWS call is left out", file=sys.stderr)
+    legs_s = sum(2 * c[3] for c in calls)
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
-    print(f"threads {a.threads}, beam {a.beam}, median of {a.repeat} runs; wall time includes model load\n")
-    print(f"{'set':<4}{'engine':<34}{'audio s':>9}{'wall s':>9}{'RTF':>8}{'vs bare':>9}{'peak MB':>9}")
-    for lang, files in sets:
-        audio_s = sum(wave.open(str(f)).getnframes() / wave.open(str(f)).getframerate() for f in files)
-        engines = [
-            ("guion transcribe", [str(guion), "transcribe", "--quiet", "--language", lang, "--threads", str(a.threads),
-                                  "--beam", str(a.beam), "--out", str(tmp / "out"), *map(str, files)]),
-            ("whisper-rs bare loop", [str(bare), str(model), lang, str(a.threads), str(a.beam), *map(str, files)]),
-            ("faster-whisper float32", [sys.executable, "-c", FW, str(ct2), lang, str(a.threads), str(a.beam), "float32", "0", *map(str, files)]),
-            ("faster-whisper int8", [sys.executable, "-c", FW, str(ct2), lang, str(a.threads), str(a.beam), "int8", "0", *map(str, files)]),
-            ("faster-whisper int8 + Silero VAD", [sys.executable, "-c", FW, str(ct2), lang, str(a.threads), str(a.beam), "int8", "1", *map(str, files)]),
-        ]
-        results = {}
-        for name, cmd in engines:
-            runs = [run(cmd, env) for _ in range(a.repeat)]
-            results[name] = (statistics.median(w for w, _ in runs), max(m for _, m in runs))
-        base = results["whisper-rs bare loop"][0]
-        for name, (wall, peak) in results.items():
-            print(f"{lang:<4}{name:<34}{audio_s:>9.1f}{wall:>9.2f}{audio_s / wall:>7.1f}x{base / wall:>8.2f}x{peak:>9.0f}")
-    print("\nRTF = audio seconds per wall second; 'vs bare' > 1 means faster than the bare whisper-rs loop.")
+    print(f"bench-asr: {len(calls)} two-channel 8 kHz calls ({', '.join(c[1].name for c in calls)}), "
+          f"{legs_s:.0f} s of channel audio; Whisper base; {a.threads} thread(s); median of {a.repeat} runs; "
+          f"wall time includes the model load\n")
+    print("| beam | engine | wall s | audio s per wall s | peak MB | WER es | WER en | vs faster-whisper+VAD |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    results = []
+    for beam in [int(b) for b in a.beams.split(",")]:
+        out_dir = tmp / f"guion-{beam}"
+        engines = {
+            "guion transcribe": [str(guion), "transcribe", "--quiet", "--threads", str(a.threads), "--beam", str(beam),
+                                 "--format", "json", "--out", str(out_dir)],
+            "faster-whisper int8 + Silero VAD": [sys.executable, "-c", FW, str(model), str(a.threads), str(beam), "1"],
+        }
+        rows = {}
+        for name, cmd in engines.items():
+            walls, peaks, texts = [], [], None
+            for _ in range(a.repeat):
+                if name.startswith("guion"):
+                    # One invocation per language, as a night's manifest names each call's language.
+                    wall, peak = 0.0, 0.0
+                    for lang in ("es", "en"):
+                        files = [str(c[1]) for c in calls if c[0] == lang]
+                        w, p, _ = run(cmd + ["--language", lang, *files], env)
+                        wall, peak = wall + w, max(peak, p)
+                    texts = {str(c[1]): guion_legs(out_dir, c[1]) for c in calls}
+                else:
+                    wall, peak, out = run(cmd + [f"{c[0]}:{c[1]}" for c in calls], env)
+                    texts = json.loads(out)
+                walls.append(wall)
+                peaks.append(peak)
+            wers = {}
+            for lang in ("es", "en"):
+                pairs = [(lang, ref, hyp) for l, path, refs, _ in calls if l == lang and refs
+                         for ref, hyp in zip(refs, texts[str(path)])]
+                wers[lang] = wer_of(pairs)
+            rows[name] = (statistics.median(walls), max(peaks), wers)
+        fw = rows["faster-whisper int8 + Silero VAD"][0]
+        for name, (wall, peak, wers) in rows.items():
+            w = {k: f"{v[0] / v[1]:.3f}" if v and v[1] else "-" for k, v in wers.items()}
+            print(f"| {beam} | {name} | {wall:.1f} | {legs_s / wall:.1f} | {peak:.0f} | {w['es']} | {w['en']} | {fw / wall:.2f}x |")
+            results.append({"beam": beam, "engine": name, "wall_s": wall, "peak_mb": peak,
+                            "wer": {k: (v[0] / v[1] if v and v[1] else None) for k, v in wers.items()},
+                            "speed_vs_faster_whisper_vad": fw / wall})
+    print("\n'vs faster-whisper+VAD' > 1 means guion is faster (ratio of median wall times, the same run).")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"threads": a.threads, "audio_s": legs_s, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

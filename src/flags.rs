@@ -51,7 +51,8 @@ impl ScriptFlag {
 /// Whisper: which model, and how wide it searches.
 #[derive(clap::Args, Clone)]
 pub struct WhisperFlags {
-    /// Whisper model: a name from `guion models` or the path of a whisper.cpp ggml file.
+    /// Whisper model: a name from `guion models` or a CTranslate2 Whisper directory (what
+    /// faster-whisper reads).
     #[arg(long, short, default_value = "base", env = "GUION_WHISPER_MODEL")]
     pub model: String,
 
@@ -201,6 +202,10 @@ pub struct MeaningFlags {
     #[arg(long)]
     pub no_meaning: bool,
 
+    /// The sentence encoder: a model from `guion models` or an ONNX file of the same export.
+    #[arg(long, value_name = "NAME|PATH", default_value = "e5-small")]
+    pub encoder: String,
+
     /// A tone head from `guion train` (default: the one scripts/setup trained).
     #[arg(long, value_name = "FILE")]
     pub tone_head: Option<PathBuf>,
@@ -225,7 +230,10 @@ pub struct MeaningFlags {
 impl MeaningFlags {
     pub fn classifier(&self) -> ClassifierOptions {
         ClassifierOptions {
-            encoder: EncoderOptions::default(),
+            encoder: EncoderOptions {
+                model: self.encoder.clone(),
+                ..EncoderOptions::default()
+            },
             tone_head: self.tone_head.clone(),
             value_head: self.value_head.clone(),
         }

@@ -3,7 +3,7 @@
 use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
-use guion_core::call::Outcome;
+use guion_core::call::{Outcome, StoredCall};
 use guion_core::cost::{Run, RunKind};
 use guion_core::script::Script;
 use guion_night::batch::manifest::{self, CallRow};
@@ -13,6 +13,7 @@ use guion_night::report::csv::{self as csv_out, CsvLocale};
 use guion_night::store::Store;
 use guion_speech::asr::AsrOptions;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -214,12 +215,16 @@ pub(crate) fn score(n: &Night) -> Result<Scored> {
     display.finish();
 
     let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Every night's calls are read once; tonight's are among them (all of them, in a fresh store).
     let all = store.calls(None)?;
-    let tonight = store.calls(Some(night))?;
-    let rollup = aggregate::rollup(&tonight);
+    let tonight: Cow<[StoredCall]> = if all.iter().all(|c| &c.night == night) {
+        Cow::Borrowed(&all)
+    } else {
+        Cow::Owned(all.iter().filter(|c| &c.night == night).cloned().collect())
+    };
     let runs = store.runs(None)?;
-    csv_out::write_all(out, &all, &rollup, n.csv_locale)
-        .and_then(|()| csv_out::write_runs(out, &runs, n.csv_locale))
+    csv_out::write_all(out, &all, || aggregate::rollup(&tonight), n.csv_locale)
+        .and_then(|_| csv_out::write_runs(out, &runs, n.csv_locale))
         .with_context(|| format!("cannot write the results into {}", out.display()))?;
     let wrong_language = tonight
         .iter()

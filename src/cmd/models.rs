@@ -1,9 +1,7 @@
 //! `guion models`: what is installed, where, and whether it verifies; install and convert.
 
-use crate::flags;
 use anyhow::Result;
 use guion_models::{self as models, Manifest, State};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// List, install and convert models.
@@ -31,14 +29,6 @@ enum Action {
         #[arg(long)]
         all: bool,
     },
-    /// Convert a CTranslate2 (faster-whisper) Whisper directory to a whisper.cpp ggml file.
-    Convert {
-        /// Directory holding model.bin, vocabulary.txt and config.json.
-        #[arg(long, value_name = "DIR")]
-        ct2: PathBuf,
-        #[command(flatten)]
-        out: flags::OutFlag,
-    },
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -61,18 +51,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
             for spec in specs {
                 models::install(spec, &mut |line| eprintln!("{line}"))?;
             }
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Action::Convert { ct2, out }) => {
-            let out = out.required("the ggml file to write")?;
-            let report = models::whisper_ggml::convert_ct2_to_ggml(&ct2, out)?;
-            eprintln!(
-                "{}: {} tensors, {} bytes, sha256 {}",
-                out.display(),
-                report.tensors,
-                report.bytes,
-                models::sha256_file(out)?
-            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -203,7 +203,7 @@ fn an_audio_night_measures_the_audio_it_heard_and_not_the_audio_it_reused() {
     assert_eq!(asr.stage, "asr");
     assert!(asr.audio_hours_per_core_hour.unwrap() >= m.audio_hours_per_core_hour().unwrap());
     assert!(run.models.contains("asr=base beam=5"), "{}", run.models);
-    assert_eq!(run.engine, "whisper.cpp");
+    assert_eq!(run.engine, guion_speech::asr::ENGINE);
 
     // A rerun reuses the three results: no audio, no calls, no rate.
     let (_, elapsed) = batch(&manifest, &out, &["--jobs", "1", "--threads-per-job", "2"]);

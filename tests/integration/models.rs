@@ -1,4 +1,4 @@
-//! The installed models: listed, verified, and reproducible from their source by guion's own converter.
+//! The installed models: listed, verified, and installed as their sources ship them.
 
 use crate::util::{self, require};
 use guion_models::{self as models, Manifest, State};
@@ -26,28 +26,25 @@ fn required_models_are_installed_and_verify() {
 }
 
 #[test]
-fn converting_the_cached_source_reproduces_the_pinned_file() {
+fn whisper_installs_as_the_ctranslate2_directory_it_ships_in() {
+    require!(util::model("base"));
     let manifest = Manifest::embedded().unwrap();
     let spec = manifest.get("base").unwrap();
-    require!(util::file(
-        &spec.source_dir(),
-        "the CTranslate2 source of Whisper base; run scripts/setup"
-    ));
-    let dir = util::tempdir();
-    let out = dir.path().join("ggml-base.bin");
-    let output = util::guion()
-        .args(["models", "convert", "--ct2"])
-        .arg(spec.source_dir())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(models::sha256_file(&out).unwrap(), spec.sha256);
+    let dir = spec.path().parent().unwrap().to_path_buf();
+    // Every input beside model.bin, each verified against the manifest.
+    for input in &spec.inputs {
+        let file = dir.join(&input.file);
+        assert_eq!(
+            models::sha256_file(&file).unwrap(),
+            input.sha256,
+            "{}",
+            file.display()
+        );
+    }
+    // A directory of the user's own is named by its model.bin's sha256.
+    let own = models::resolve(dir.to_str().unwrap()).unwrap();
+    assert_eq!(own.sha256, spec.sha256);
+    assert_eq!(own.name, "whisper-base");
 }
 
 #[test]

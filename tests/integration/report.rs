@@ -276,7 +276,7 @@ fn the_page_is_self_contained_and_complete() {
         night: "2026-11-22".into(),
         started_at: "2026-11-22T23:00:00Z".into(),
         version: "0.1.0".into(),
-        engine: "whisper.cpp".into(),
+        engine: "ctranslate2-int8".into(),
         machine: machine.clone(),
         ..Run::default()
     };

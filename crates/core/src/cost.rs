@@ -269,7 +269,7 @@ pub struct Run {
     pub finished_at: Option<String>,
     /// guion's version.
     pub version: String,
-    /// The speech engine (`whisper.cpp`).
+    /// The speech engine (`guion_speech::asr::ENGINE`, e.g. `ctranslate2-int8`).
     pub engine: String,
     /// The models and options that decide a result (`key::Determinants::ids` of a recording).
     pub models: String,

@@ -10,7 +10,8 @@ use std::path::Path;
 /// same models give a different record, so that stored nights are analysed again rather than reused.
 /// 2: Whisper segments are cut at pauses. 3: channel layout, language per stretch, chunked decoding.
 /// 4: steps keep their similarity by words and by meaning (for calibration); the judge.
-pub const ANALYSIS_VERSION: u32 = 4;
+/// 5: Whisper runs on CTranslate2 (int8), words timed by cross-attention alignment.
+pub const ANALYSIS_VERSION: u32 = 5;
 
 /// What hears a recording (absent for a transcript).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +50,7 @@ pub struct Determinants {
 
 impl Determinants {
     /// The determinants as one readable line, stored beside each result
-    /// (`analysis=4 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
+    /// (`analysis=5 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
     pub fn ids(&self) -> String {
         let mut ids = vec![
             format!("analysis={ANALYSIS_VERSION}"),
@@ -129,13 +130,13 @@ mod tests {
         };
         assert_eq!(
             d.ids(),
-            "analysis=4 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
+            "analysis=5 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
              encoder=e5:1 tone=tone-1 values=prototypes:acme@2 redact=true \
              channels=Some(AgentLeft) language=es"
         );
         assert_eq!(
             transcript_call().ids(),
-            "analysis=4 script=acme@2 redact=true channels=None language=auto"
+            "analysis=5 script=acme@2 redact=true channels=None language=auto"
         );
     }
 

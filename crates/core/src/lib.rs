@@ -3,7 +3,7 @@
 //!
 //! Transcripts and their readers, scripts and their checker, text folding, redaction, step
 //! alignment, scoring, rollups with their intervals, and the record a call leaves behind. Nothing
-//! here opens a file, loads a model or links whisper.cpp or ONNX Runtime: callers hand in text and
+//! here opens a file, loads a model or links CTranslate2 or ONNX Runtime: callers hand in text and
 //! numbers and get plain values back. See ARCHITECTURE.md for the map of the other crates.
 
 #![deny(unsafe_code)]

@@ -4,17 +4,13 @@
 //! P(Yes) / (P(Yes) + P(No)): no text is generated, so sampling and temperature play no part.
 //!
 //! # Why the model runs in a process of its own
-//! llama.cpp and whisper.cpp each bundle their own ggml, statically: whisper-rs-sys 0.15 builds ggml
-//! 0.9.5, llama-cpp-sys-2 0.1.161 ggml 0.26.0, under the same symbol names and with different structs
-//! behind them. A test program that calls both whisper-rs 0.16 and llama-cpp-2 0.1.160 does not link:
-//! rust-lld reports 591 duplicate symbols (464 `ggml_*`, the rest `gguf_*` and quantisation kernels).
-//! Forcing it (`--allow-multiple-definition`) would bind each library to whichever copy came first,
-//! a silent ABI mismatch; llama.cpp's shared-library build would not help either, since the linker
-//! exports the executable's own (whisper's) `ggml_*` and `libllama.so` would bind to those by ELF
-//! interposition (reasoned, not tried). So the `guion` binary and the night pipeline never link
-//! llama.cpp (`tests/architecture.rs` holds it): this crate is the client, the protocol and the
-//! prompt (std and serde only), and `guion-judge-server` is the binary `guion-judge` that links
-//! llama.cpp, loads the model once and answers JSON lines on stdin.
+//! It was first forced: whisper.cpp and llama.cpp each bundled their own ggml under the same symbol
+//! names, and no binary linked both (591 duplicate symbols). guion now hears through CTranslate2,
+//! and the process stays for what it still gives: the 1.8 GB model, its memory and its crashes live
+//! outside the workers, started only on the first call that needs it. So the `guion` binary and the
+//! night pipeline never link llama.cpp (`tests/architecture.rs` holds it): this crate is the client,
+//! the protocol and the prompt (std and serde only), and `guion-judge-server` is the binary
+//! `guion-judge` that links llama.cpp, loads the model once and answers JSON lines on stdin.
 //!
 //! # Calling it
 //! ```no_run

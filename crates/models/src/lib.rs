@@ -13,7 +13,6 @@
 
 pub mod atomic;
 pub mod runtime;
-pub mod whisper_ggml;
 
 use guion_core::hash::hex;
 pub use guion_core::hash::short_id;
@@ -52,8 +51,6 @@ pub enum ModelError {
     },
     #[error("{wheel}: {reason}")]
     Wheel { wheel: PathBuf, reason: String },
-    #[error(transparent)]
-    Convert(#[from] whisper_ggml::ConvertError),
     #[error("{what} failed: {reason}")]
     Tool { what: String, reason: String },
     #[error("{path}: {source}")]
@@ -149,7 +146,8 @@ impl ModelSpec {
 pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // On the stack: a buffer allocated (and zeroed) per file cost more than hashing a text call.
+    let mut buf = [0u8; 64 << 10];
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
@@ -212,12 +210,21 @@ pub struct ResolvedModel {
 
 /// `name_or_path` is a manifest name (looked up in the cache, trusted by its size: hashing 150 MB on every
 /// run would cost more than a short call's transcription; `guion models` re-verifies on demand) or a path
-/// to a ggml file of the user's own, hashed so that results still name exactly what produced them.
+/// to a CTranslate2 Whisper directory (or its model.bin) of the user's own, hashed so that results
+/// still name exactly what produced them.
 pub fn resolve(name_or_path: &str) -> Result<ResolvedModel, ModelError> {
     let as_path = Path::new(name_or_path);
+    // A model directory of the user's own (CTranslate2's layout) is named by its model.bin.
+    let in_dir = as_path.join("model.bin");
+    let named = as_path;
+    let as_path = if as_path.is_dir() && in_dir.is_file() {
+        in_dir.as_path()
+    } else {
+        as_path
+    };
     if as_path.is_file() {
         return Ok(ResolvedModel {
-            name: as_path.file_stem().map_or_else(
+            name: named.file_stem().map_or_else(
                 || name_or_path.to_string(),
                 |s| s.to_string_lossy().into_owned(),
             ),
@@ -277,8 +284,14 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
     let parent = out.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_err(parent))?;
     match spec.kind.as_str() {
-        "whisper" => {
-            whisper_ggml::convert_ct2_to_ggml(&src, &out)?;
+        // A directory of files as shipped (a CTranslate2 model, a library and what it loads): every
+        // input beside `file`, linked where the filesystem allows; `file` (the first input) last,
+        // so a directory whose `file` verifies is whole.
+        "files" => {
+            for input in spec.inputs.iter().filter(|i| parent.join(&i.file) != out) {
+                link_or_copy(&src.join(&input.file), &parent.join(&input.file))?;
+            }
+            link_or_copy(&src.join(&spec.inputs[0].file), &out)?;
         }
         "e5-onnx" | "e5-onnx-int8" => {
             let weights = src.join(&spec.inputs[0].file);
@@ -287,15 +300,7 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
         // Shipped ready to use (a shared library, a tokenizer, the judge's GGUF): the verified input is
         // the installed file. Hard-linked where the filesystem allows (no second copy of a 1.1 GB
         // model), else copied; through a .part either way, so the file appears whole or not at all.
-        "file" => {
-            let input = src.join(&spec.file);
-            let part = atomic::part_path(&out);
-            let _ = fs::remove_file(&part);
-            if fs::hard_link(&input, &part).is_err() {
-                fs::copy(&input, &part).map_err(io_err(&part))?;
-            }
-            atomic::commit(&part, &out).map_err(io_err(&out))?;
-        }
+        "file" => link_or_copy(&src.join(&spec.file), &out)?,
         other => {
             return Err(ModelError::Manifest(format!(
                 "model '{}' has kind '{other}', which this guion cannot convert",
@@ -306,6 +311,17 @@ pub fn install(spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf, M
     verify(&out, &spec.sha256)?;
     log(&format!("{}: verified at {}", spec.name, out.display()));
     Ok(out)
+}
+
+/// `input` installed at `out`: hard-linked (no second copy of a large model), else copied; through
+/// a .part either way, so the file appears whole or not at all.
+fn link_or_copy(input: &Path, out: &Path) -> Result<(), ModelError> {
+    let part = atomic::part_path(out);
+    let _ = fs::remove_file(&part);
+    if fs::hard_link(input, &part).is_err() {
+        fs::copy(input, &part).map_err(io_err(&part))?;
+    }
+    atomic::commit(&part, out).map_err(io_err(out))
 }
 
 /// The e5 converter is Python (the `onnx` package builds the graph); it travels inside guion so that

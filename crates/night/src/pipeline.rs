@@ -54,7 +54,7 @@ pub const JUDGE_SHORTLIST: usize = 3;
 /// How a worker analyses calls.
 #[derive(Debug, Clone)]
 pub struct AnalyserOptions {
-    /// Whisper model (manifest name or ggml path); loaded on the first recording only.
+    /// Whisper model (manifest name or CTranslate2 directory); loaded on the first recording only.
     pub asr_model: String,
     pub asr: AsrOptions,
     /// Tone, values and steps by meaning; off = words only, no encoder.

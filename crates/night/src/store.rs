@@ -43,6 +43,46 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// A result as the store keeps it (its record serialised), made before the store is locked.
+#[derive(Debug, Clone)]
+pub struct StoredResult {
+    pub key: String,
+    content_sha256: String,
+    ids: String,
+    status: &'static str,
+    reason: Option<String>,
+    record: Option<String>,
+    times: Option<String>,
+}
+
+impl StoredResult {
+    pub fn new(key: &str, content_sha256: &str, ids: &str, outcome: &Outcome) -> StoredResult {
+        let (status, reason, record, times) = match outcome {
+            Outcome::Scored { record, times } => (
+                "ok",
+                None,
+                serde_json::to_string(record).ok(),
+                serde_json::to_string(times).ok(),
+            ),
+            Outcome::Failed { reason } => ("failed", Some(reason.clone()), None, None),
+        };
+        StoredResult {
+            key: key.to_string(),
+            content_sha256: content_sha256.to_string(),
+            ids: ids.to_string(),
+            status,
+            reason,
+            record,
+            times,
+        }
+    }
+
+    /// A scored result, which a later call of the same content may be linked to.
+    pub fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
 impl Store {
     /// Opens (creating if need be) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -155,12 +195,8 @@ impl Store {
     /// have been a file not yet copied, and a deterministic failure fails the same way.
     pub fn has_result(&self, key: &str) -> Result<bool, StoreError> {
         self.conn
-            .query_row(
-                "SELECT 1 FROM results WHERE key = ?1 AND status = 'ok'",
-                [key],
-                |_| Ok(()),
-            )
-            .optional()
+            .prepare_cached("SELECT 1 FROM results WHERE key = ?1 AND status = 'ok'")
+            .and_then(|mut select| select.query_row([key], |_| Ok(())).optional())
             .map(|r| r.is_some())
             .map_err(self.sql())
     }
@@ -182,28 +218,45 @@ impl Store {
         ids: &str,
         outcome: &Outcome,
     ) -> Result<(), StoreError> {
+        let result = StoredResult::new(key, content_sha256, ids, outcome);
+        self.put_calls(night, [(meta, key, Some(&result))])
+    }
+
+    /// Stores several calls of `night` in one transaction: each call's result (`None`: a result
+    /// already stored, which it is only linked to) and its link, so each call is still either fully
+    /// recorded or not at all. One commit for many calls is what makes a night of text fast.
+    pub fn put_calls<'a>(
+        &mut self,
+        night: &str,
+        calls: impl IntoIterator<Item = (&'a CallMeta, &'a str, Option<&'a StoredResult>)>,
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let (status, reason, record, times) = match outcome {
-            Outcome::Scored { record, times } => (
-                "ok",
-                None,
-                serde_json::to_string(record).ok(),
-                serde_json::to_string(times).ok(),
-            ),
-            Outcome::Failed { reason } => ("failed", Some(reason.as_str()), None, None),
-        };
-        tx.execute(
-            "INSERT OR REPLACE INTO results (key, content_sha256, ids, status, reason, record, times)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![key, content_sha256, ids, status, reason, record, times],
-        )
-        .map_err(sql)?;
-        insert_call(&tx, night, meta, key).map_err(sql)?;
+        for (meta, key, result) in calls {
+            if let Some(r) = result {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO results (key, content_sha256, ids, status, reason, record, times)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut insert| {
+                    insert.execute(params![
+                        r.key,
+                        r.content_sha256,
+                        r.ids,
+                        r.status,
+                        r.reason,
+                        r.record,
+                        r.times
+                    ])
+                })
+                .map_err(sql)?;
+            }
+            insert_call(&tx, night, meta, key).map_err(sql)?;
+        }
         tx.commit().map_err(sql)
     }
 
@@ -595,21 +648,21 @@ fn insert_call(
     meta: &CallMeta,
     key: &str,
 ) -> rusqlite::Result<usize> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO calls
              (night, call_id, key, path, agent_id, vendor, site, sourcing, language, started_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            night,
-            meta.call_id,
-            key,
-            meta.path.display().to_string(),
-            meta.agent_id,
-            meta.vendor,
-            meta.site,
-            meta.sourcing.as_str(),
-            meta.language,
-            meta.started_at
-        ],
-    )
+    )?
+    .execute(params![
+        night,
+        meta.call_id,
+        key,
+        meta.path.display().to_string(),
+        meta.agent_id,
+        meta.vendor,
+        meta.site,
+        meta.sourcing.as_str(),
+        meta.language,
+        meta.started_at
+    ])
 }

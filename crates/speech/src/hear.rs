@@ -2,7 +2,7 @@
 //! Whisper run per channel (per voice in a mono mix) into a [`Transcript`]. A [`Listener`] holds one
 //! worker's speech models, loaded once.
 
-use crate::asr::{AsrError, AsrOptions, Chunk, Recogniser, Segment, chunk_speech};
+use crate::asr::{AsrError, AsrOptions, Chunk, Encoded, Recogniser, Segment, chunk_speech};
 use crate::audio::{self, AudioError, SpeechRegion};
 use crate::diarize::{Diarization, Diarizer};
 use crate::language::{self, CallLanguage, Heard};
@@ -179,29 +179,45 @@ pub fn transcribe_call_timed(
 
     // The language of every chunk with enough speech when several languages are allowed (each
     // stretch is decoded in its own); otherwise only the first minute of speech, enough to tell a
-    // call in another language.
+    // call in another language. Chunks go through the encoder in batches, the agent's side first;
+    // a batch judged keeps its encoder output, and its decoding starts from there.
     let mut heard: Vec<Vec<Option<Heard>>> = chunks.iter().map(|c| vec![None; c.len()]).collect();
+    let order = chunk_order(&chunks, &channels);
+    let mut batches: Vec<EncodedBatch> = Vec::new();
     let mut judged_s = 0.0;
-    for (i, j) in chunk_order(&chunks, &channels) {
-        let chunk = &chunks[i][j];
-        if allowed.len() < 2 && judged_s >= LANGUAGE_SAMPLE_S {
-            break;
+    let mut rest = order.as_slice();
+    while !rest.is_empty() && (allowed.len() >= 2 || judged_s < LANGUAGE_SAMPLE_S) {
+        let (batch, tail) = rest.split_at(rest.len().min(recogniser.batch_size()));
+        rest = tail;
+        let refs: Vec<&Chunk> = batch.iter().map(|&(i, j)| &chunks[i][j]).collect();
+        let encoded = recogniser.encode(&refs).map_err(asr_err)?;
+        let probs = recogniser.language_of(&encoded).map_err(asr_err)?;
+        for (&(i, j), probs) in batch.iter().zip(probs) {
+            // The same sample whatever the batch size: chunks in order until a minute is judged.
+            if allowed.len() < 2 && judged_s >= LANGUAGE_SAMPLE_S {
+                break;
+            }
+            let chunk = &chunks[i][j];
+            tracing::debug!(
+                channel = i,
+                start = chunk.start_s(),
+                end = chunk.end_s(),
+                regions = chunk.regions().len(),
+                top = ?top_languages(&probs),
+                "language of a chunk"
+            );
+            judged_s += chunk.speech_s();
+            heard[i][j] = Some(Heard {
+                speech_s: chunk.speech_s(),
+                probs,
+            });
         }
-        let probs = recogniser.language_probs(chunk).map_err(asr_err)?;
-        tracing::debug!(
-            channel = i,
-            start = chunk.start_s(),
-            end = chunk.end_s(),
-            regions = chunk.regions().len(),
-            top = ?top_languages(&probs),
-            "language of a chunk"
-        );
-        judged_s += chunk.speech_s();
-        heard[i][j] = Some(Heard {
-            speech_s: chunk.speech_s(),
-            probs,
-        });
+        batches.push((batch.to_vec(), Some(encoded)));
     }
+    batches.extend(
+        rest.chunks(recogniser.batch_size())
+            .map(|batch| (batch.to_vec(), None)),
+    );
     let all_heard: Vec<Heard> = heard.iter().flatten().flatten().cloned().collect();
     let call_language = language::call_language(&all_heard, &allowed);
 
@@ -225,32 +241,72 @@ pub fn transcribe_call_timed(
             Some(found)
         }
         CallLanguage::Allowed(main) => {
-            for (((channel, speaker, samples), chunks), heard) in
-                channels.iter().zip(&chunks).zip(&heard)
-            {
-                for (chunk, heard) in chunks.iter().zip(heard) {
-                    let segments = decode_stretches(
-                        recogniser,
-                        samples,
-                        chunk,
-                        heard.as_ref(),
-                        &allowed,
-                        &main,
-                        &options.prompts,
-                    )
-                    .map_err(asr_err)?;
-                    for seg in segments {
-                        utterances.push(Utterance {
-                            speaker: *speaker,
-                            channel: Some(*channel),
-                            start: Some(seg.start),
-                            end: Some(seg.end),
-                            voice: None,
-                            language: (seg.language != main).then_some(seg.language),
-                            text: seg.text,
-                            words: seg.words,
-                        });
+            let prompt = |lang: &str| options.prompts.get(lang).map(String::as_str);
+            let mut decoded: Vec<((usize, usize), Vec<Segment>)> = Vec::new();
+            for (batch, encoded) in batches {
+                // Each chunk's language, or None for one that may mix two (judged piece by piece).
+                let langs: Vec<Option<String>> = batch
+                    .iter()
+                    .map(|&(i, j)| match &heard[i][j] {
+                        None => Some(main.clone()),
+                        Some(h) if language::may_mix(h, &allowed) => None,
+                        Some(h) => Some(language::stretch_language(h, &allowed, &main)),
+                    })
+                    .collect();
+                let refs: Vec<&Chunk> = batch.iter().map(|&(i, j)| &chunks[i][j]).collect();
+                if let Some(Some(lang)) = langs.first()
+                    && langs.iter().all(|l| l.as_deref() == Some(lang.as_str()))
+                {
+                    let segments = recogniser
+                        .decode_batch(&refs, encoded, lang, prompt(lang))
+                        .map_err(asr_err)?;
+                    decoded.extend(batch.iter().copied().zip(segments));
+                    continue;
+                }
+                // Languages differ within the batch: each language's chunks together, and the
+                // chunks that may mix two, piece by piece.
+                let mut by_lang: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+                for (k, lang) in langs.iter().enumerate() {
+                    match lang {
+                        Some(lang) => by_lang.entry(lang).or_default().push(k),
+                        None => {
+                            let (i, j) = batch[k];
+                            let h = heard[i][j].as_ref().expect("a mixed chunk was judged");
+                            let lang = language::stretch_language(h, &allowed, &main);
+                            let segments = decode_mixed(
+                                recogniser,
+                                &channels[i].2,
+                                refs[k],
+                                &allowed,
+                                &lang,
+                                &options.prompts,
+                            )
+                            .map_err(asr_err)?;
+                            decoded.push(((i, j), segments));
+                        }
                     }
+                }
+                for (lang, ks) in by_lang {
+                    let these: Vec<&Chunk> = ks.iter().map(|&k| refs[k]).collect();
+                    let segments = recogniser
+                        .decode_batch(&these, None, lang, prompt(lang))
+                        .map_err(asr_err)?;
+                    decoded.extend(ks.iter().map(|&k| batch[k]).zip(segments));
+                }
+            }
+            for ((i, _), segments) in decoded {
+                let (channel, speaker, _) = &channels[i];
+                for seg in segments {
+                    utterances.push(Utterance {
+                        speaker: *speaker,
+                        channel: Some(*channel),
+                        start: Some(seg.start),
+                        end: Some(seg.end),
+                        voice: None,
+                        language: (seg.language != main).then_some(seg.language),
+                        text: seg.text,
+                        words: seg.words,
+                    });
                 }
             }
             Some(main)
@@ -308,6 +364,10 @@ pub fn transcribe_call_timed(
 }
 
 /// The three most likely languages, for the debug log.
+/// Chunks (channel, index) encoded together, and the encoder's output when it is kept (a batch
+/// whose language was judged), from which their decoding starts.
+type EncodedBatch = (Vec<(usize, usize)>, Option<Encoded>);
+
 fn top_languages(probs: &[(String, f32)]) -> Vec<(String, f32)> {
     let mut top = probs.to_vec();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -395,25 +455,17 @@ fn chunk_order(chunks: &[Vec<Chunk>], channels: &[Channel]) -> Vec<(usize, usize
     order
 }
 
-/// Decodes one chunk in its language; a chunk that may mix two allowed languages is judged region
-/// by region, and runs of regions in one language are decoded together, each in its own.
-fn decode_stretches(
+/// Decodes a chunk that may mix two allowed languages: judged region by region, and runs of
+/// regions in one language decoded together, each in its own (`lang` where a piece is unclear).
+fn decode_mixed(
     recogniser: &Recogniser,
     samples: &[f32],
     chunk: &Chunk,
-    heard: Option<&Heard>,
     allowed: &[String],
-    main: &str,
+    lang: &str,
     prompts: &BTreeMap<String, String>,
 ) -> Result<Vec<Segment>, AsrError> {
     let prompt = |lang: &str| prompts.get(lang).map(String::as_str);
-    let Some(heard) = heard else {
-        return recogniser.decode(chunk, main, prompt(main));
-    };
-    let lang = language::stretch_language(heard, allowed, main);
-    if !language::may_mix(heard, allowed) {
-        return recogniser.decode(chunk, &lang, prompt(&lang));
-    }
     let pieces: Vec<SpeechRegion> = chunk
         .regions()
         .into_iter()
@@ -439,7 +491,7 @@ fn decode_stretches(
         };
         langs.push(language::clear_language(&heard, allowed));
     }
-    let runs = language::runs(&langs, &lang)
+    let runs = language::runs(&langs, lang)
         .into_iter()
         .map(|(run_lang, from, to)| (run_lang, pieces[from..to].to_vec()));
     let mut segments = Vec::new();

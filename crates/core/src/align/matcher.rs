@@ -152,6 +152,59 @@ const DELETION_COST: f32 = 1.0;
 const EMPTY_SLOT_COST: f32 = 1.0;
 const MAX_SLOT_WORDS: usize = 3;
 
+/// The script's words other than `exact` (the word itself, when the script has it) that `word`
+/// resembles, with their similarity: only long words of similar length can.
+fn alike_words(vocab: &Vocabulary, word: &str, exact: Option<u32>) -> Box<[(u32, f32)]> {
+    let length = word.chars().count();
+    // The bounds of word_similarity's length check, so no pair it could accept is skipped.
+    let (shortest, longest) = ((length * 6).div_ceil(10).max(4), length * 10 / 6);
+    let mut alike = Vec::new();
+    for ids in vocab.by_length.iter().take(longest + 1).skip(shortest) {
+        for &w in ids {
+            if Some(w) != exact {
+                let s = word_similarity(vocab.word(w), word);
+                if s > 0.0 {
+                    alike.push((w, s));
+                }
+            }
+        }
+    }
+    alike.into_boxed_slice()
+}
+
+/// Each call word's `alike_words`, kept across the calls one `Aligner` aligns: a night's calls share
+/// most of their words, and a word's likeness to the script's words never changes. Bounded: past
+/// `MAX_WORDS` words it starts again empty.
+#[derive(Debug, Default)]
+pub(crate) struct WordMemo {
+    words: HashMap<String, Box<[(u32, f32)]>>,
+    /// `normalize::words` of a displayed word, per language (none, es, en).
+    normalized: [HashMap<String, Box<[String]>>; 3],
+}
+
+impl WordMemo {
+    const MAX_WORDS: usize = 100_000;
+
+    /// `normalize::words(text, lang)`, remembered.
+    pub fn normalized(&mut self, text: &str, lang: Option<Lang>) -> &[String] {
+        let map = &mut self.normalized[match lang {
+            None => 0,
+            Some(Lang::Es) => 1,
+            Some(Lang::En) => 2,
+        }];
+        if !map.contains_key(text) {
+            if map.len() >= Self::MAX_WORDS {
+                map.clear();
+            }
+            map.insert(
+                text.to_string(),
+                normalize::words(text, lang).into_boxed_slice(),
+            );
+        }
+        &map[text]
+    }
+}
+
 /// Word-to-word similarities between phrase words and call words, computed once per call for the
 /// pairs that can be alike at all (equal words, or long words of similar length) and read from a
 /// dense table inside the dynamic programme.
@@ -162,23 +215,26 @@ pub(crate) struct SimilarityTable {
 }
 
 impl SimilarityTable {
-    pub fn new(vocab: &Vocabulary, call_words: &[String]) -> Self {
+    pub fn new(vocab: &Vocabulary, call_words: &[String], memo: &mut WordMemo) -> Self {
         let columns = call_words.len();
         let mut table = vec![0.0f32; vocab.len() * columns];
         for (c, word) in call_words.iter().enumerate() {
-            if let Some(&w) = vocab.ids.get(word) {
+            let exact = vocab.ids.get(word).copied();
+            if let Some(w) = exact {
                 table[w as usize * columns + c] = 1.0;
             }
-            let length = word.chars().count();
-            // The bounds of word_similarity's length check, so no pair it could accept is skipped.
-            let (shortest, longest) = ((length * 6).div_ceil(10).max(4), length * 10 / 6);
-            for ids in vocab.by_length.iter().take(longest + 1).skip(shortest) {
-                for &w in ids {
-                    let i = w as usize * columns + c;
-                    if table[i] == 0.0 {
-                        table[i] = word_similarity(vocab.word(w), word);
+            let alike = match memo.words.get(word) {
+                Some(alike) => alike,
+                None => {
+                    let alike = alike_words(vocab, word, exact);
+                    if memo.words.len() >= WordMemo::MAX_WORDS {
+                        memo.words.clear();
                     }
+                    memo.words.entry(word.clone()).or_insert(alike)
                 }
+            };
+            for &(w, s) in alike.iter() {
+                table[w as usize * columns + c] = s;
             }
         }
         SimilarityTable { table, columns }
@@ -391,7 +447,7 @@ mod tests {
                 })
             })
             .collect();
-        let sims = SimilarityTable::new(&vocab, &call_words);
+        let sims = SimilarityTable::new(&vocab, &call_words, &mut WordMemo::default());
         find(&p, &ids, &sims, floor, 5)
             .into_iter()
             .map(|h| (words[h.start..h.end].join(" "), h.similarity))

@@ -7,10 +7,10 @@
 
 mod matcher;
 
-use crate::normalize::{self, Lang};
+use crate::normalize::Lang;
 use crate::script::{Forbidden, Role, Script, Severity, Step, Window};
 use crate::transcript::{Speaker, Transcript};
-use matcher::{Hit, Phrase, SimilarityTable, Vocabulary};
+use matcher::{Hit, Phrase, SimilarityTable, Vocabulary, WordMemo};
 
 #[cfg(test)]
 mod tests;
@@ -316,6 +316,8 @@ pub struct Aligner {
     /// Per step, its phrasings with their language.
     steps: Vec<Vec<(String, Phrase)>>,
     forbidden: Vec<Vec<(String, Phrase)>>,
+    /// The script's words each call word resembles, remembered across calls (see `WordMemo`).
+    memo: std::sync::Mutex<WordMemo>,
 }
 
 impl Aligner {
@@ -345,7 +347,16 @@ impl Aligner {
             vocab,
             steps,
             forbidden,
+            memo: std::sync::Mutex::default(),
         }
+    }
+
+    /// The call's words, and their similarities with the script's words.
+    fn call_words<'t>(&self, transcript: &'t Transcript) -> (CallWords<'t>, SimilarityTable) {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        let call = CallWords::new(transcript, &mut memo);
+        let sims = SimilarityTable::new(&self.vocab, &call.words, &mut memo);
+        (call, sims)
     }
 
     pub fn script(&self) -> &Script {
@@ -360,8 +371,7 @@ impl Aligner {
     /// Aligns by words, and by meaning for the agent steps that no words show when `semantic`
     /// carries the call's sentence embeddings.
     pub fn align_with(&self, transcript: &Transcript, semantic: Option<&Semantic>) -> Alignment {
-        let call = CallWords::new(transcript);
-        let sims = SimilarityTable::new(&self.vocab, &call.words);
+        let (call, sims) = self.call_words(transcript);
         let language = transcript.language.as_deref();
         let duration = call_duration(transcript);
         let agent = call.stream(role_speakers(Role::Agent));
@@ -597,8 +607,7 @@ impl Aligner {
             .map(|&c| {
                 let mut as_agent = transcript.clone();
                 as_agent.set_agent_side(c);
-                let call = CallWords::new(&as_agent);
-                let sims = SimilarityTable::new(&self.vocab, &call.words);
+                let (call, sims) = self.call_words(&as_agent);
                 let agent = call.stream(&[Speaker::Agent]);
                 self.script
                     .steps
@@ -776,7 +785,7 @@ struct DisplayWord {
 }
 
 impl<'t> CallWords<'t> {
-    fn new(transcript: &'t Transcript) -> CallWords<'t> {
+    fn new(transcript: &'t Transcript, memo: &mut WordMemo) -> CallWords<'t> {
         let lang = transcript.language.as_deref().and_then(Lang::from_code);
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut words: Vec<String> = Vec::new();
@@ -785,12 +794,16 @@ impl<'t> CallWords<'t> {
         for (u_index, u) in transcript.utterances.iter().enumerate() {
             let shown = display_words(u);
             for (d_index, d) in shown.iter().enumerate() {
-                for w in normalize::words(&d.text, lang) {
-                    let next = words.len() as u32;
-                    let id = *ids.entry(w).or_insert_with_key(|w| {
-                        words.push(w.clone());
-                        next
-                    });
+                for w in memo.normalized(&d.text, lang) {
+                    let id = match ids.get(w) {
+                        Some(&id) => id,
+                        None => {
+                            let id = words.len() as u32;
+                            ids.insert(w.clone(), id);
+                            words.push(w.clone());
+                            id
+                        }
+                    };
                     tokens.push(Token {
                         word: id,
                         utterance: u_index,

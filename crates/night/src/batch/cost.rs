@@ -10,8 +10,8 @@ use guion_core::script::Script;
 use std::sync::Mutex;
 
 /// The speech engine behind `guion_speech::asr`, as a run records it (the model is in the run's
-/// `models`): change it with the engine.
-pub const ASR_ENGINE: &str = "whisper.cpp";
+/// `models`).
+pub use guion_speech::asr::ENGINE as ASR_ENGINE;
 
 /// guion's version, as a run records it (every crate of the workspace carries the same).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(run.machine, machine);
         assert_eq!(
             (run.version.as_str(), run.engine.as_str()),
-            (VERSION, "whisper.cpp")
+            (VERSION, "ctranslate2-int8")
         );
         assert!(store.runs(Some("another night")).unwrap().is_empty());
     }

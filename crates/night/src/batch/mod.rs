@@ -7,7 +7,7 @@ pub mod cost;
 pub mod manifest;
 
 use crate::pipeline::{Analyser, AnalyserOptions, CallInput};
-use crate::store::{Outcome, Store, StoreError};
+use crate::store::{CallMeta, Outcome, Store, StoreError, StoredResult};
 use guion_core::key::{result_key, unreadable_key};
 use guion_core::record::StageTimes;
 use guion_core::redact::Redactor;
@@ -18,7 +18,7 @@ use manifest::CallRow;
 use rayon::prelude::*;
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
@@ -65,8 +65,20 @@ pub struct NightSummary {
 }
 
 impl NightSummary {
-    /// Counts one call as it came out (`None`: its result was already in the store).
-    fn tally(&mut self, outcome: Option<&Outcome>, audio_s: f64, times: &StageTimes, write_s: f64) {
+    /// Counts one call as it came out (`None`: its result was already in the store); `recording`:
+    /// the call is a recording, not a transcript.
+    fn tally(
+        &mut self,
+        outcome: Option<&Outcome>,
+        recording: bool,
+        audio_s: f64,
+        times: &StageTimes,
+        write_s: f64,
+    ) {
+        if outcome.is_some() && recording {
+            self.recordings += 1;
+            self.recorded_audio_s += audio_s;
+        }
         match outcome {
             None => self.reused += 1,
             Some(Outcome::Failed { .. }) => self.failed += 1,
@@ -93,7 +105,7 @@ pub enum BatchError {
     Pool(String),
 }
 
-/// Runs the night. `on_call` is called once per call as it finishes (from the workers' threads).
+/// Runs the night. `on_call` is called once per call as it is stored (from the workers' threads).
 pub fn run(
     rows: &[CallRow],
     script: &Script,
@@ -121,6 +133,14 @@ pub fn run(
         ..NightSummary::default()
     });
     let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
+    let writer = Writer {
+        night: &options.night,
+        store,
+        pending: Mutex::default(),
+        first_error: &first_error,
+        summary: &summary,
+        on_call,
+    };
     pool.install(|| {
         rows.par_iter().with_max_len(1).for_each(|row| {
             let slot = &slots[rayon::current_thread_index().unwrap_or(0) % jobs];
@@ -131,42 +151,22 @@ pub fn run(
                     Err(e) => {
                         let reason =
                             redacted(format!("worker could not load its models: {e}"), options);
-                        record_failure(row, &reason, options, store, &first_error);
-                        on_call(Progress {
-                            call_id: &row.meta.call_id,
-                            outcome: Some(&Outcome::Failed { reason }),
-                            audio_s: 0.0,
-                        });
+                        record_failure(row, &reason, &writer);
                         return;
                     }
                 }
             }
             let analyser = guard.as_mut().expect("set just above");
-            let (outcome, audio_s, times, write_s) =
-                one_call(analyser, row, options, store, &first_error);
-            if outcome.as_ref().is_some_and(analyser_poisoned) {
+            if one_call(analyser, row, options, &writer) {
                 *guard = None;
             }
-            drop(guard);
-            {
-                let mut summary = summary.lock().unwrap_or_else(|e| e.into_inner());
-                summary.tally(outcome.as_ref(), audio_s, &times, write_s);
-                if outcome.is_some() && !is_transcript_path(&row.meta.path) {
-                    summary.recordings += 1;
-                    summary.recorded_audio_s += audio_s;
-                }
-            }
-            on_call(Progress {
-                call_id: &row.meta.call_id,
-                outcome: outcome.as_ref(),
-                audio_s,
-            });
         });
     });
+    writer.flush();
+    let mut summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e.into());
     }
-    let mut summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -194,46 +194,163 @@ fn keep_first(first_error: &Mutex<Option<StoreError>>, e: StoreError) {
     }
 }
 
-/// A call that could not even be hashed: stored as failed under a key made from its path.
-fn record_failure(
-    row: &CallRow,
-    reason: &str,
-    options: &BatchOptions,
-    store: &Mutex<Store>,
-    first_error: &Mutex<Option<StoreError>>,
-) {
+/// Results on their way into the store. A call's result and its link are committed together, and
+/// calls are committed several at a time: a commit costs as much as scoring a text call, so one per
+/// call would halve a night of text. A run killed before a commit leaves those calls out entirely
+/// (never half-stored, never counted), and the next run scores them again. What waits is bounded by
+/// `MAX_PENDING` calls and by `MAX_WAIT`; a call that took longer than `MAX_WAIT` to analyse (a
+/// recording) is committed at once, with whatever waits before it. A call is counted and reported
+/// (`on_call`) once it is committed.
+struct Writer<'a> {
+    night: &'a str,
+    store: &'a Mutex<Store>,
+    /// Locked only while holding `store` or to append, so that a call looked up while a commit is
+    /// under way is found either here or in the store.
+    pending: Mutex<Pending>,
+    first_error: &'a Mutex<Option<StoreError>>,
+    summary: &'a Mutex<NightSummary>,
+    on_call: &'a (dyn Fn(Progress) + Sync),
+}
+
+#[derive(Default)]
+struct Pending {
+    calls: Vec<Done>,
+    since: Option<Instant>,
+}
+
+/// One call, analysed (or found in the store), waiting for its commit.
+struct Done {
+    meta: CallMeta,
+    key: String,
+    /// `None`: linked to a scored result already stored or queued.
+    result: Option<StoredResult>,
+    /// How it came out in this run; `None` when its result was already in the store.
+    outcome: Option<Outcome>,
+    audio_s: f64,
+    times: StageTimes,
+    write_s: f64,
+}
+
+const MAX_PENDING: usize = 256;
+const MAX_WAIT: Duration = Duration::from_millis(200);
+
+enum Lookup {
+    /// A scored result under this key is in the store or on its way there.
+    Scored,
+    New,
+}
+
+impl Writer<'_> {
+    fn lookup(&self, key: &str) -> Result<Lookup, StoreError> {
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let waiting = pending
+            .calls
+            .iter()
+            .any(|d| d.key == key && d.result.as_ref().is_some_and(StoredResult::is_ok));
+        drop(pending);
+        if waiting || store.has_result(key)? {
+            Ok(Lookup::Scored)
+        } else {
+            Ok(Lookup::New)
+        }
+    }
+
+    /// Queues a call; commits the queue when it is due or when `urgent`.
+    fn push(&self, done: Done, urgent: bool) {
+        let due = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.calls.push(done);
+            let since = *pending.since.get_or_insert_with(Instant::now);
+            urgent || pending.calls.len() >= MAX_PENDING || since.elapsed() >= MAX_WAIT
+        };
+        if due {
+            self.flush();
+        }
+    }
+
+    /// Commits what is queued, in one transaction, then counts and reports it.
+    fn flush(&self) {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut calls = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.since = None;
+            std::mem::take(&mut pending.calls)
+        };
+        if calls.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let committed = store.put_calls(
+            self.night,
+            calls
+                .iter()
+                .map(|d| (&d.meta, d.key.as_str(), d.result.as_ref())),
+        );
+        drop(store);
+        let commit_s = started.elapsed().as_secs_f64();
+        if let Err(e) = committed {
+            for d in &mut calls {
+                d.outcome = Some(Outcome::Failed {
+                    reason: e.to_string(),
+                });
+            }
+            keep_first(self.first_error, e);
+        }
+        let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
+        summary.write_s += commit_s;
+        for d in &calls {
+            summary.tally(
+                d.outcome.as_ref(),
+                !is_transcript_path(&d.meta.path),
+                d.audio_s,
+                &d.times,
+                d.write_s,
+            );
+        }
+        drop(summary);
+        for d in &calls {
+            (self.on_call)(Progress {
+                call_id: &d.meta.call_id,
+                outcome: d.outcome.as_ref(),
+                audio_s: d.audio_s,
+            });
+        }
+    }
+}
+
+/// A call that could not be analysed at all: stored as failed under a key made from its path.
+fn record_failure(row: &CallRow, reason: &str, writer: &Writer) {
     let key = unreadable_key(&row.meta.path, reason);
     let outcome = Outcome::Failed {
         reason: reason.to_string(),
     };
-    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = store.put(&options.night, &row.meta, &key, "", "", &outcome) {
-        keep_first(first_error, e);
-    }
+    let done = Done {
+        meta: row.meta.clone(),
+        result: Some(StoredResult::new(&key, "", "", &outcome)),
+        key,
+        outcome: Some(outcome),
+        audio_s: 0.0,
+        times: StageTimes::default(),
+        write_s: 0.0,
+    };
+    writer.push(done, false);
 }
 
+/// Analyses one call (unless its result is stored) and queues it for the store. Returns whether the
+/// analyser is to be reloaded (after a panic inside the models, its state is not trusted).
 fn one_call(
     analyser: &mut Analyser,
     row: &CallRow,
     options: &BatchOptions,
-    store: &Mutex<Store>,
-    first_error: &Mutex<Option<StoreError>>,
-) -> (Option<Outcome>, f64, StageTimes, f64) {
-    let failed = |reason: String| {
-        (
-            Some(Outcome::Failed { reason }),
-            0.0,
-            StageTimes::default(),
-            0.0,
-        )
-    };
+    writer: &Writer,
+) -> bool {
     let path = &row.meta.path;
     let content = match sha256_file(path) {
         Ok(sha) => sha,
         Err(e) => {
-            let reason = format!("{}: {e}", path.display());
-            record_failure(row, &reason, options, store, first_error);
-            return failed(reason);
+            record_failure(row, &format!("{}: {e}", path.display()), writer);
+            return false;
         }
     };
     let is_recording = !is_transcript_path(path);
@@ -241,32 +358,42 @@ fn one_call(
         .determinants(is_recording, row.channels, row.meta.language.as_deref())
         .ids();
     let key = result_key(&content, &ids);
-    {
-        let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        let stored = if options.reanalyse {
-            Ok(false)
-        } else {
-            store.has_result(&key)
-        };
-        match stored {
-            Ok(true) => {
-                let result = store.link(&options.night, &row.meta, &key);
-                drop(store);
-                return match result {
-                    Ok(()) => (None, 0.0, StageTimes::default(), 0.0),
-                    Err(e) => {
-                        let reason = e.to_string();
-                        keep_first(first_error, e);
-                        failed(reason)
-                    }
-                };
-            }
-            Ok(false) => {}
-            Err(e) => {
-                let reason = e.to_string();
-                keep_first(first_error, e);
-                return failed(reason);
-            }
+    let done = |key: String, result, outcome, audio_s, times, write_s| Done {
+        meta: row.meta.clone(),
+        key,
+        result,
+        outcome,
+        audio_s,
+        times,
+        write_s,
+    };
+    // A calibration analyses every call afresh: it measures the machine, not the store.
+    let lookup = if options.reanalyse {
+        Ok(Lookup::New)
+    } else {
+        writer.lookup(&key)
+    };
+    match lookup {
+        Ok(Lookup::Scored) => {
+            writer.push(
+                done(key, None, None, 0.0, StageTimes::default(), 0.0),
+                false,
+            );
+            return false;
+        }
+        Ok(Lookup::New) => {}
+        Err(e) => {
+            // Not stored: reported as failed, and the night ends with the store's error.
+            let outcome = Outcome::Failed {
+                reason: e.to_string(),
+            };
+            keep_first(writer.first_error, e);
+            (writer.on_call)(Progress {
+                call_id: &row.meta.call_id,
+                outcome: Some(&outcome),
+                audio_s: 0.0,
+            });
+            return false;
         }
     }
     let input = CallInput {
@@ -275,7 +402,9 @@ fn one_call(
         channels: row.channels,
         ..CallInput::default()
     };
+    let analysing = Instant::now();
     let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| analyser.analyse(&input)));
+    let slow = analysing.elapsed() >= MAX_WAIT;
     let (outcome, audio_s, times) = match analysed {
         Ok(Ok((record, times))) => {
             let audio_s = record.duration_s.unwrap_or(0.0);
@@ -311,24 +440,13 @@ fn one_call(
             )
         }
     };
+    let poisoned = analyser_poisoned(&outcome);
     let started = Instant::now();
-    let written = store.lock().unwrap_or_else(|e| e.into_inner()).put(
-        &options.night,
-        &row.meta,
-        &key,
-        &content,
-        &ids,
-        &outcome,
-    );
+    let result = StoredResult::new(&key, &content, &ids, &outcome);
     let write_s = started.elapsed().as_secs_f64();
-    match written {
-        Ok(()) => (Some(outcome), audio_s, times, write_s),
-        Err(e) => {
-            let reason = e.to_string();
-            keep_first(first_error, e);
-            (Some(Outcome::Failed { reason }), audio_s, times, write_s)
-        }
-    }
+    let queued = done(key, Some(result), Some(outcome), audio_s, times, write_s);
+    writer.push(queued, slow);
+    poisoned
 }
 
 #[cfg(test)]
@@ -372,16 +490,27 @@ mod tests {
             allowed: vec!["es".into(), "en".into()],
             allowed_p: 0.01,
         }));
-        s.tally(Some(&french), 30.0, &times, 0.1);
-        s.tally(Some(&record(None)), 60.0, &times, 0.1);
-        s.tally(None, 0.0, &StageTimes::default(), 0.0);
+        s.tally(Some(&french), true, 30.0, &times, 0.1);
+        s.tally(Some(&record(None)), true, 60.0, &times, 0.1);
+        s.tally(None, true, 0.0, &StageTimes::default(), 0.0);
         let failed = Outcome::Failed { reason: "x".into() };
-        s.tally(Some(&failed), 0.0, &StageTimes::default(), 0.0);
+        s.tally(Some(&failed), true, 0.0, &StageTimes::default(), 0.0);
         assert_eq!(
             (s.scored, s.wrong_language, s.reused, s.failed),
             (1, 1, 1, 1)
         );
         assert_eq!(s.audio_s, 90.0);
         assert_eq!(s.stages.asr_s, 4.0);
+    }
+
+    #[test]
+    fn only_recordings_analysed_in_this_run_count_as_recorded_audio() {
+        let mut s = NightSummary::default();
+        let times = StageTimes::default();
+        s.tally(Some(&record(None)), true, 60.0, &times, 0.0);
+        s.tally(Some(&record(None)), false, 40.0, &times, 0.0);
+        s.tally(None, true, 0.0, &times, 0.0);
+        assert_eq!((s.recordings, s.recorded_audio_s), (1, 60.0));
+        assert_eq!((s.scored, s.reused, s.audio_s), (2, 1, 100.0));
     }
 }

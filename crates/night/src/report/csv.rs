@@ -97,42 +97,54 @@ pub fn rewrite(dir: &Path, store: &crate::store::Store) -> io::Result<()> {
         .filter(|c| Some(&c.night) == latest.as_ref())
         .cloned()
         .collect();
-    let rollup = guion_core::aggregate::rollup(&tonight);
-    write_all(dir, &all, &rollup, locale)
+    write_all(
+        dir,
+        &all,
+        || guion_core::aggregate::rollup(&tonight),
+        locale,
+    )
+    .map(|_| ())
 }
 
-/// Writes every per-call file (all nights) and the rollups of `rollup`.
+/// Writes every per-call file (all nights) and the rollups that `rollup` makes; returns them.
 pub fn write_all(
     dir: &Path,
     calls: &[StoredCall],
-    rollup: &Rollup,
+    rollup: impl FnOnce() -> Rollup + Send,
     locale: CsvLocale,
-) -> io::Result<()> {
-    write_calls(dir, calls, rollup, locale)?;
-    write_steps(dir, calls, locale)?;
-    write_utterances(dir, calls)?;
+) -> io::Result<Rollup> {
+    // The rollup (its bootstrap intervals) is made on a second thread while the per-call files
+    // that do not need it are written.
+    let (rollup, written) = std::thread::scope(|s| {
+        let rollup = s.spawn(rollup);
+        let written = write_steps(dir, calls, locale).and_then(|()| write_utterances(dir, calls));
+        (rollup.join(), written)
+    });
+    let rollup = rollup.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    written?;
+    write_calls(dir, calls, &rollup, locale)?;
     write_groups(
         &dir.join("agents.csv"),
         &rollup.agents,
-        rollup,
+        &rollup,
         locale,
         None,
     )?;
     write_groups(
         &dir.join("vendors.csv"),
         &rollup.vendors,
-        rollup,
+        &rollup,
         locale,
         None,
     )?;
     write_groups(
         &dir.join("sourcing.csv"),
         &rollup.sourcing,
-        rollup,
+        &rollup,
         locale,
         rollup.gap,
     )?;
-    Ok(())
+    Ok(rollup)
 }
 
 fn write_calls(

@@ -19,7 +19,7 @@ pub struct Spectrogram {
 
 impl Spectrogram {
     pub fn new(samples: &[f32]) -> Spectrogram {
-        let filters = guion_models::whisper_ggml::mel_filterbank(16_000.0, FFT, BANDS);
+        let filters = crate::asr::mel::mel_filterbank(16_000.0, FFT, BANDS);
         let bins = FFT / 2 + 1;
         let mut planner = RealFftPlanner::<f32>::new();
         let fft = planner.plan_fft_forward(FFT);

@@ -1,25 +1,33 @@
-//! Whisper through whisper-rs: one channel of 16 kHz samples in, segments with word timings out.
+//! Whisper through CTranslate2 (the engine faster-whisper runs, built from the source `ct2rs`
+//! vendors): one channel of 16 kHz samples in, segments with word timings out.
 //!
-//! A `Recogniser` owns one model context; a worker makes one and reuses it for every call. Each channel
-//! gets a fresh decoding state: whisper.cpp's temperature fallback draws from a generator kept in the
-//! state, so a reused state would make a call's transcript depend on the calls decoded before it — and a
-//! resumed batch must give exactly what an uninterrupted one gives.
-//! every call. Three guards stand between Whisper and invented text, because a multilingual model fed
-//! silence, hold music or line noise writes fluent sentences (and reports a no-speech probability near 0):
-//! 1. only what the energy gate calls speech is decoded — the speech regions are cut out, joined, decoded
-//!    in one pass, and every time is mapped back to the original audio;
-//! 2. a segment Whisper itself doubts (no-speech probability high *and* low average log-probability) is
-//!    dropped, the rule of the reference implementation;
-//! 3. runaway repetition (an n-gram four or more times in a row, a segment that repeats the previous one)
-//!    is cut.
+//! A `Recogniser` owns one model, loaded with int8 weights; a worker makes one and reuses it for
+//! every call. guion computes the log-mel features (`mel.rs`), reads the tokens and their
+//! timestamps (`tokens.rs`) and times each word by aligning its tokens with the audio through the
+//! decoder's cross-attention (the alignment heads the model's config names). Decoding is
+//! deterministic: beam search or greedy, never sampling, so a resumed batch gives exactly what an
+//! uninterrupted one gives. A window is encoded once: the language is read from the same encoder
+//! output that is then decoded.
+//!
+//! Three guards stand between Whisper and invented text, because a multilingual model fed silence,
+//! hold music or line noise writes fluent sentences:
+//! 1. only what the speech detector keeps is decoded — the speech regions are cut out, joined,
+//!    decoded, and every time is mapped back to the original audio;
+//! 2. a window Whisper itself doubts (no-speech probability high *and* low average log-probability)
+//!    is dropped, the rule of the reference implementation;
+//! 3. runaway repetition (an n-gram four or more times in a row, a segment that repeats the previous
+//!    one) is cut.
+
+pub(crate) mod mel;
+mod tokens;
 
 use crate::audio::{GateOptions, SAMPLE_RATE, SpeechRegion};
+use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptions};
 use guion_core::normalize::normalize;
 use guion_core::transcript::Word;
 use guion_models::ResolvedModel;
-use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
-};
+use mel::{MelMaker, N_MELS, WINDOW_FRAMES};
+use tokens::Vocabulary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {
@@ -63,39 +71,65 @@ pub struct Segment {
     pub words: Vec<Word>,
     /// The language it was decoded in.
     pub language: String,
-    /// Whisper's mean token log-probability over the segment it came from (a doubt measure).
+    /// Whisper's mean token log-probability over the window it came from (a doubt measure).
     pub avg_logprob: f32,
 }
 
+/// The engine and weights every transcript names: int8 CTranslate2.
+pub const ENGINE: &str = "ctranslate2-int8";
+
 pub struct Recogniser {
     model: ResolvedModel,
-    ctx: WhisperContext,
+    whisper: Whisper,
+    vocab: Vocabulary,
+    mel: MelMaker,
     multilingual: bool,
-    eot: i32,
     opts: AsrOptions,
 }
 
+/// Chunks' features and their first windows through the encoder, as one batch: the language is
+/// read from that output and decoding starts from it, so the encoder runs once for both.
+pub struct Encoded {
+    mels: Vec<mel::Mel>,
+    first: StorageView<'static>,
+}
+
 impl Recogniser {
+    /// `model.path` is a CTranslate2 Whisper model directory, or its `model.bin`.
     pub fn load(model: &ResolvedModel, opts: AsrOptions) -> Result<Recogniser, AsrError> {
-        // Routes whisper.cpp's chatter into tracing (silent unless RUST_LOG asks) instead of stderr.
-        whisper_rs::install_logging_hooks();
         let load_err = |reason: String| AsrError::Load {
             path: model.path.display().to_string(),
             reason,
         };
-        let path = model
-            .path
-            .to_str()
-            .ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
-        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
-            .map_err(|e| load_err(e.to_string()))?;
-        // Fail at load, not on the first call, if the state cannot be allocated.
-        ctx.create_state().map_err(|e| load_err(e.to_string()))?;
+        let dir = if model.path.is_dir() {
+            model.path.clone()
+        } else {
+            model
+                .path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default()
+        };
+        let config = Config {
+            device: Device::CPU,
+            compute_type: ComputeType::INT8,
+            num_threads_per_replica: opts.threads.max(1),
+            ..Config::default()
+        };
+        let whisper = Whisper::new(&dir, config).map_err(|e| load_err(e.to_string()))?;
+        let vocab = Vocabulary::load(&dir).map_err(load_err)?;
+        if whisper.n_mels() != N_MELS {
+            return Err(load_err(format!(
+                "{} mel bands: guion computes Whisper's 80",
+                whisper.n_mels()
+            )));
+        }
         Ok(Recogniser {
             model: model.clone(),
-            multilingual: ctx.is_multilingual(),
-            eot: ctx.token_eot(),
-            ctx,
+            multilingual: whisper.is_multilingual(),
+            whisper,
+            vocab,
+            mel: MelMaker::default(),
             opts,
         })
     }
@@ -112,24 +146,65 @@ impl Recogniser {
         self.multilingual
     }
 
-    fn fresh_state(&self) -> Result<WhisperState, AsrError> {
-        self.ctx
-            .create_state()
-            .map_err(|e| AsrError::Decode(format!("cannot allocate a decoding state: {e}")))
-    }
-
     /// Fails early, before any audio is decoded, when the model cannot do the language.
     pub fn check_language(&self, language: &str) -> Result<(), AsrError> {
-        if whisper_rs::get_lang_id(language).is_none() {
+        if !self.multilingual && language != "en" {
+            return Err(
+                if self.vocab.knows_language(language) || language.len() == 2 {
+                    AsrError::EnglishOnly {
+                        model: self.model.name.clone(),
+                        language: language.to_string(),
+                    }
+                } else {
+                    AsrError::UnknownLanguage(language.to_string())
+                },
+            );
+        }
+        if self.multilingual && !self.vocab.knows_language(language) {
             return Err(AsrError::UnknownLanguage(language.to_string()));
         }
-        if !self.multilingual && language != "en" {
-            return Err(AsrError::EnglishOnly {
-                model: self.model.name.clone(),
-                language: language.to_string(),
-            });
-        }
         Ok(())
+    }
+
+    /// How many chunks are decoded together: [`BEAM_BATCH`] under beam search, one greedy.
+    pub fn batch_size(&self) -> usize {
+        if self.opts.beam_size > 1 {
+            BEAM_BATCH
+        } else {
+            1
+        }
+    }
+
+    /// Windows `(mel, first frame)` through the encoder as one batch.
+    fn encode_windows(
+        &self,
+        windows: &[(&mel::Mel, usize)],
+    ) -> Result<StorageView<'static>, AsrError> {
+        let mut data: Vec<f32> = Vec::with_capacity(windows.len() * N_MELS * WINDOW_FRAMES);
+        for (mel, from) in windows {
+            data.extend(mel.window(*from));
+        }
+        let features = StorageView::new(
+            &[windows.len(), N_MELS, WINDOW_FRAMES],
+            &mut data,
+            Device::CPU,
+        )
+        .map_err(|e| AsrError::Decode(e.to_string()))?;
+        self.whisper
+            .encode(&features, true)
+            .map_err(|e| AsrError::Decode(e.to_string()))
+    }
+
+    /// The chunks' features, and their first windows through the encoder in one batch (at most
+    /// [`Recogniser::batch_size`] chunks).
+    pub fn encode(&self, chunks: &[&Chunk]) -> Result<Encoded, AsrError> {
+        let mels: Vec<mel::Mel> = chunks
+            .iter()
+            .map(|c| self.mel.compute(&c.samples))
+            .collect();
+        let windows: Vec<(&mel::Mel, usize)> = mels.iter().map(|m| (m, 0)).collect();
+        let first = self.encode_windows(&windows)?;
+        Ok(Encoded { mels, first })
     }
 
     /// How likely each language Whisper knows is to be the one spoken in `chunk` (its first 30 s):
@@ -141,33 +216,56 @@ impl Recogniser {
         if chunk.samples.is_empty() {
             return Ok(Vec::new());
         }
-        let first = &chunk.samples[..chunk.samples.len().min(30 * SAMPLE_RATE as usize)];
-        let threads = self.opts.threads.max(1);
-        let mut state = self.fresh_state()?;
-        state
-            .pcm_to_mel(first, threads)
+        Ok(self
+            .language_of(&self.encode(&[chunk])?)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// `language_probs` of each chunk of an encoded batch, from the encoder output it already has.
+    pub fn language_of(&self, encoded: &Encoded) -> Result<Vec<Vec<(String, f32)>>, AsrError> {
+        if !self.multilingual {
+            return Ok(vec![vec![("en".to_string(), 1.0)]; encoded.mels.len()]);
+        }
+        let found = self
+            .whisper
+            .detect_language(&encoded.first)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
-        let (_, probs) = state
-            .lang_detect(0, threads)
-            .map_err(|e| AsrError::Decode(e.to_string()))?;
-        Ok(probs
-            .iter()
-            .enumerate()
-            .filter_map(|(id, &p)| Some((whisper_rs::get_lang_str(id as i32)?.to_string(), p)))
+        Ok(found
+            .into_iter()
+            .map(|probs| {
+                probs
+                    .into_iter()
+                    .map(|d| {
+                        let code = d
+                            .language
+                            .trim_start_matches("<|")
+                            .trim_end_matches("|>")
+                            .to_string();
+                        (code, d.probability)
+                    })
+                    .collect()
+            })
             .collect())
     }
 
     /// Transcribes the speech `regions` of one channel (16 kHz mono) in `language`: only the regions
-    /// are decoded (what a speech detector kept), a chunk at a time.
+    /// are decoded (what a speech detector kept), in chunks decoded together.
     pub fn transcribe(
         &self,
         samples: &[f32],
         regions: &[SpeechRegion],
         language: &str,
     ) -> Result<Vec<Segment>, AsrError> {
+        let chunks = chunk_speech(samples, regions);
+        let chunks: Vec<&Chunk> = chunks.iter().collect();
         let mut segments = Vec::new();
-        for chunk in chunk_speech(samples, regions) {
-            segments.extend(self.decode(&chunk, language, None)?);
+        for batch in chunks.chunks(self.batch_size()) {
+            segments.extend(
+                self.decode_batch(batch, None, language, None)?
+                    .into_iter()
+                    .flatten(),
+            );
         }
         Ok(segments)
     }
@@ -180,93 +278,287 @@ impl Recogniser {
         language: &str,
         prompt: Option<&str>,
     ) -> Result<Vec<Segment>, AsrError> {
-        self.check_language(language)?;
-        if chunk.samples.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut params = FullParams::new(if self.opts.beam_size > 1 {
-            SamplingStrategy::BeamSearch {
-                beam_size: self.opts.beam_size as i32,
-                patience: -1.0,
-            }
-        } else {
-            SamplingStrategy::Greedy { best_of: 1 }
-        });
-        params.set_n_threads(self.opts.threads.max(1) as i32);
-        params.set_language(Some(language));
-        params.set_translate(false);
-        // Conditioning on earlier text lets one hallucination seed the next; a chunk is one window,
-        // so the context buys little.
-        params.set_no_context(true);
-        if let Some(prompt) = prompt.filter(|p| !p.is_empty() && !p.contains('\0')) {
-            params.set_initial_prompt(prompt);
-        }
-        params.set_token_timestamps(true);
-        params.set_suppress_nst(true);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_special(false);
-        params.set_print_timestamps(false);
-        let mut state = self.fresh_state()?;
-        state
-            .full(params, &chunk.samples)
-            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        Ok(self
+            .decode_batch(&[chunk], None, language, prompt)?
+            .pop()
+            .unwrap_or_default())
+    }
 
-        let mut segments: Vec<Segment> = Vec::new();
-        for segment in state.as_iter() {
-            let mut tokens = Vec::new();
-            let mut logprob_sum = 0.0f32;
-            for i in 0..segment.n_tokens() {
-                let Some(token) = segment.get_token(i) else {
-                    continue;
-                };
-                let data = token.token_data();
-                if data.id >= self.eot {
-                    continue;
-                }
-                logprob_sum += data.plog;
-                tokens.push(Token {
-                    bytes: token.to_bytes().unwrap_or_default().to_vec(),
-                    p: data.p,
-                    t0: data.t0 as f64 / 100.0,
-                    t1: data.t1 as f64 / 100.0,
-                });
+    /// Decodes chunks together in one language, each chunk's segments in its own list; `encoded`
+    /// is these very chunks' encoder output when the language pass already made it. A chunk whose
+    /// first window ends inside a sentence goes on from there in a next round, with the others
+    /// that still have audio left.
+    pub fn decode_batch(
+        &self,
+        chunks: &[&Chunk],
+        encoded: Option<Encoded>,
+        language: &str,
+        prompt: Option<&str>,
+    ) -> Result<Vec<Vec<Segment>>, AsrError> {
+        self.check_language(language)?;
+        if chunks.len() > self.batch_size() && encoded.is_none() {
+            let mut out = Vec::with_capacity(chunks.len());
+            for batch in chunks.chunks(self.batch_size()) {
+                out.extend(self.decode_batch(batch, None, language, prompt)?);
             }
-            if tokens.is_empty() {
-                continue;
-            }
-            let avg_logprob = logprob_sum / tokens.len() as f32;
-            if segment.no_speech_probability() > NO_SPEECH_THRESHOLD
-                && avg_logprob < LOGPROB_THRESHOLD
-            {
-                continue;
-            }
-            let words = collapse_repeats(words_from_tokens(
-                &tokens,
-                &|start, end| chunk.span_to_original(start, end),
-                chunk.end_s(),
-            ));
-            for words in split_at_pauses(words) {
-                let text = join_words(&words);
-                if let Some(prev) = segments.last()
-                    && words.len() >= 3
-                    && normalize(&prev.text, None) == normalize(&text, None)
-                {
-                    continue;
-                }
-                segments.push(Segment {
-                    start: words[0].start,
-                    end: words[words.len() - 1].end,
-                    text,
-                    words,
-                    language: language.to_string(),
-                    avg_logprob,
-                });
+            return Ok(out);
+        }
+        let (mels, mut first) = match encoded {
+            Some(e) if e.mels.len() == chunks.len() => (e.mels, Some(e.first)),
+            _ => (
+                chunks
+                    .iter()
+                    .map(|c| self.mel.compute(&c.samples))
+                    .collect(),
+                None,
+            ),
+        };
+        let sot_sequence = self
+            .vocab
+            .sot_sequence(self.multilingual.then_some(language));
+        let start = self
+            .vocab
+            .start(&sot_sequence, prompt.filter(|p| !p.trim().is_empty()));
+
+        let options = WhisperOptions {
+            beam_size: self.opts.beam_size.max(1),
+            return_scores: true,
+            return_no_speech_prob: true,
+            ..WhisperOptions::default()
+        };
+        struct State {
+            mel: mel::Mel,
+            seek: usize,
+            tokens: Vec<Token>,
+            logprob: (f32, usize),
+        }
+        impl State {
+            /// Frames of the next window; under a tenth of a second nothing is left to read.
+            fn window_frames(&self) -> Option<usize> {
+                let left = self.mel.content_frames.saturating_sub(self.seek);
+                (left >= 10).then(|| left.min(WINDOW_FRAMES))
             }
         }
-        Ok(segments)
+        let mut states: Vec<State> = mels
+            .into_iter()
+            .map(|mel| State {
+                mel,
+                seek: 0,
+                tokens: Vec::new(),
+                logprob: (0.0, 0),
+            })
+            .collect();
+        loop {
+            let active: Vec<usize> = (0..states.len())
+                .filter(|&i| states[i].window_frames().is_some())
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            for group in active.chunks(self.batch_size()) {
+                let encoder_out = match first.take() {
+                    Some(out) if group.len() == states.len() => out,
+                    _ => {
+                        let windows: Vec<(&mel::Mel, usize)> = group
+                            .iter()
+                            .map(|&i| (&states[i].mel, states[i].seek))
+                            .collect();
+                        self.encode_windows(&windows)?
+                    }
+                };
+                let prompts = vec![start.clone(); group.len()];
+                let mut results = self
+                    .whisper
+                    .generate(&encoder_out, &prompts, &options)
+                    .map_err(|e| AsrError::Decode(e.to_string()))?;
+                // A greedy window Whisper's own measures doubt (a loop, or low probability on
+                // speech) is decoded again with beam search: the reference's fallback samples at
+                // higher temperatures instead, which would make a transcript depend on chance.
+                if options.beam_size == 1 && results.iter().any(|r| self.needs_fallback(r)) {
+                    let beam = WhisperOptions {
+                        beam_size: FALLBACK_BEAM,
+                        ..options.clone()
+                    };
+                    results = self
+                        .whisper
+                        .generate(&encoder_out, &prompts, &beam)
+                        .map_err(|e| AsrError::Decode(e.to_string()))?;
+                }
+                let mut windows = Vec::with_capacity(group.len());
+                for (&i, result) in group.iter().zip(&results) {
+                    let window_frames = states[i].window_frames().unwrap_or(0);
+                    let ids = result.sequences_ids.first().cloned().unwrap_or_default();
+                    let (segs, next) = tokens::segments(
+                        &ids,
+                        self.vocab.eot,
+                        self.vocab.timestamp_begin,
+                        window_frames,
+                    );
+                    let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
+                    let doubted = result.no_speech_prob > NO_SPEECH_THRESHOLD
+                        && avg_logprob < LOGPROB_THRESHOLD;
+                    if !doubted && !segs.is_empty() {
+                        states[i].logprob.0 += avg_logprob;
+                        states[i].logprob.1 += 1;
+                    }
+                    windows.push((if doubted { Vec::new() } else { segs }, window_frames, next));
+                }
+                let timed = self.timed_tokens(&encoder_out, &sot_sequence, &windows)?;
+                for ((&i, (_, _, next)), tokens) in group.iter().zip(&windows).zip(timed) {
+                    let offset = states[i].seek as f64 / 100.0;
+                    states[i].tokens.extend(tokens.into_iter().map(|t| Token {
+                        t0: t.t0 + offset,
+                        t1: t.t1 + offset,
+                        ..t
+                    }));
+                    states[i].seek += (*next).max(1);
+                }
+            }
+        }
+        Ok(chunks
+            .iter()
+            .zip(states)
+            .map(|(chunk, state)| {
+                let avg_logprob = if state.logprob.1 > 0 {
+                    state.logprob.0 / state.logprob.1 as f32
+                } else {
+                    0.0
+                };
+                segments_of(chunk, &state.tokens, language, avg_logprob)
+            })
+            .collect())
+    }
+
+    /// Whisper's reference tests for a failed decoding: text that compresses more than 2.4 times
+    /// (a loop), or a mean log-probability under -1 on a window it does not take for silence.
+    fn needs_fallback(&self, result: &ct2rs::sys::WhisperGenerationResult) -> bool {
+        let ids = result.sequences_ids.first().map_or(&[][..], Vec::as_slice);
+        let text: Vec<u8> = ids
+            .iter()
+            .filter(|&&t| t < self.vocab.eot)
+            .flat_map(|&t| self.vocab.bytes(t).iter().copied())
+            .collect();
+        let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
+        let silence = result.no_speech_prob > NO_SPEECH_THRESHOLD;
+        compression_ratio(&text) > COMPRESSION_RATIO_THRESHOLD
+            || (avg_logprob < LOGPROB_THRESHOLD && !silence)
+    }
+
+    /// Each text token of each window's segments, timed by aligning the tokens with the audio
+    /// through the decoder's cross-attention (dynamic time warping over the alignment heads, one
+    /// pass for the batch), with the model's probability of the token. Times are seconds in the
+    /// window; a window without text gets none.
+    fn timed_tokens(
+        &self,
+        encoder_out: &StorageView,
+        sot_sequence: &[usize],
+        windows: &[(Vec<tokens::TimedTokens>, usize, usize)],
+    ) -> Result<Vec<Vec<Token>>, AsrError> {
+        let texts: Vec<Vec<usize>> = windows
+            .iter()
+            .map(|(segs, _, _)| segs.iter().flat_map(|s| s.tokens.iter().copied()).collect())
+            .collect();
+        if texts.iter().all(Vec::is_empty) {
+            return Ok(vec![Vec::new(); windows.len()]);
+        }
+        let frames: Vec<usize> = windows.iter().map(|w| w.1).collect();
+        let aligned = self
+            .whisper
+            .align(encoder_out, sot_sequence, &texts, &frames, 7)
+            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        let mut out = Vec::with_capacity(windows.len());
+        for (k, ((segs, _, _), text)) in windows.iter().zip(&texts).enumerate() {
+            // The time at which the path moves on to each token (and to the end token).
+            let mut jumps: Vec<f64> = Vec::with_capacity(text.len() + 1);
+            let mut probs: &[f32] = &[];
+            if let Some(a) = aligned.get(k) {
+                let mut last = i64::MIN;
+                for step in &a.alignments {
+                    if step.token_x != last {
+                        jumps.push(step.frame_x as f64 / 50.0);
+                        last = step.token_x;
+                    }
+                }
+                probs = &a.text_token_probs;
+            }
+            let mut tokens = Vec::with_capacity(text.len());
+            let mut i = 0;
+            for seg in segs {
+                for (j, &id) in seg.tokens.iter().enumerate() {
+                    // Without an alignment, a segment's tokens share its span evenly.
+                    let even = |j: usize| {
+                        seg.start + (seg.end - seg.start) * j as f64 / seg.tokens.len() as f64
+                    };
+                    let (t0, t1) = if jumps.len() == text.len() + 1 {
+                        (jumps[i], jumps[i + 1])
+                    } else {
+                        (even(j), even(j + 1))
+                    };
+                    tokens.push(Token {
+                        bytes: self.vocab.bytes(id).to_vec(),
+                        p: probs.get(i).copied().unwrap_or(0.0),
+                        t0,
+                        t1,
+                    });
+                    i += 1;
+                }
+            }
+            out.push(tokens);
+        }
+        Ok(out)
     }
 }
+
+/// A chunk's timed tokens as segments: words (repetition loops collapsed), cut where the channel
+/// pauses, a segment that repeats the one before dropped; times mapped back to the channel.
+fn segments_of(chunk: &Chunk, tokens: &[Token], language: &str, avg_logprob: f32) -> Vec<Segment> {
+    let mut segments: Vec<Segment> = Vec::new();
+    let words = collapse_repeats(words_from_tokens(
+        tokens,
+        &|start, end| chunk.span_to_original(start, end),
+        chunk.end_s(),
+    ));
+    for words in split_at_pauses(words) {
+        let text = join_words(&words);
+        if let Some(prev) = segments.last()
+            && words.len() >= 3
+            && normalize(&prev.text, None) == normalize(&text, None)
+        {
+            continue;
+        }
+        segments.push(Segment {
+            start: words[0].start,
+            end: words[words.len() - 1].end,
+            text,
+            words,
+            language: language.to_string(),
+            avg_logprob,
+        });
+    }
+    segments
+}
+
+/// The beam a doubted greedy window is decoded again with.
+const FALLBACK_BEAM: usize = 5;
+/// Whisper's reference threshold for a repetition loop (text bytes over their zlib size).
+const COMPRESSION_RATIO_THRESHOLD: f64 = 2.4;
+
+fn compression_ratio(text: &[u8]) -> f64 {
+    use std::io::Write;
+    if text.is_empty() {
+        return 0.0;
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = z.write_all(text);
+    let packed = z.finish().map_or(text.len(), |v| v.len());
+    text.len() as f64 / packed.max(1) as f64
+}
+
+/// Chunks decoded together under beam search. Measured on a real two-channel call (one thread,
+/// scripts/bench-asr): beam 5 took 8 % less time with 3 chunks in a batch than one at a time, for
+/// 200 MB more (each sequence keeps its own cross-attention keys and values); greedy decoding
+/// gained nothing from batches (16 chunks: 2 % slower, 740 MB more), so it decodes one at a time.
+const BEAM_BATCH: usize = 3;
 
 /// Whisper's reference values for "this segment is not speech".
 const NO_SPEECH_THRESHOLD: f32 = 0.6;
