@@ -78,6 +78,32 @@ impl ThreadsFlag {
     }
 }
 
+/// How a night is spread over the machine: workers, and the threads each gives Whisper.
+#[derive(clap::Args, Clone)]
+pub struct JobsFlags {
+    /// Workers. Default: cores ÷ threads-per-job.
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+
+    /// Threads each worker gives Whisper.
+    #[arg(long, default_value_t = 1)]
+    pub threads_per_job: usize,
+}
+
+impl JobsFlags {
+    /// `(workers, threads per worker)` for a night of `calls` calls: never more workers than calls.
+    pub fn workers(&self, calls: usize) -> (usize, usize) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = self.threads_per_job.max(1);
+        let jobs = self
+            .jobs
+            .unwrap_or((cores / threads).max(1))
+            .min(calls)
+            .max(1);
+        (jobs, threads)
+    }
+}
+
 /// What a recording holds: its languages and which channel is the agent's.
 #[derive(clap::Args, Clone)]
 pub struct HearingFlags {
@@ -247,7 +273,7 @@ impl FromFlag {
 #[derive(clap::Args, Clone)]
 pub struct OutFlag {
     /// Where the output goes. A directory (created if missing) for `guion transcribe` (one file per
-    /// recording and format) and `guion batch` (the store and the result files); a file for
+    /// recording and format), `guion batch` and `guion bench` (the store and the result files); a file for
     /// `guion report` (default DIR/report.html), `guion train` (default for tone: the head guion
     /// uses) and `guion models convert`.
     #[arg(long, short, value_name = "PATH")]

@@ -4,10 +4,12 @@ use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
 use guion_core::call::{Outcome, StoredCall};
+use guion_core::cost::{Run, RunKind};
+use guion_core::script::Script;
 use guion_night::batch::manifest::{self, CallRow};
 use guion_night::batch::{self, BatchOptions, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
-use guion_night::report::csv as csv_out;
+use guion_night::report::csv::{self as csv_out, CsvLocale};
 use guion_night::store::Store;
 use guion_speech::asr::AsrOptions;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -47,6 +49,11 @@ use std::time::Instant;
 ///                     forbidden_per_100, done_<step> (completion rate), tone_<label> (mean share),
 ///                     value_<id> (share of calls where the value showed). Wilson intervals for rates,
 ///                     bootstrap over calls (2,000 resamples, seeded) for means.
+///   runs.csv          one row per run of every night (and of `guion bench`): the machine, workers ×
+///                     threads, the calls this run analysed (reused results are not counted), the
+///                     recorded audio it heard, wall and CPU time, audio_hours_per_core_hour,
+///                     calls_per_hour and each stage's seconds and rates; the summary's last line says
+///                     the same for this run.
 /// `guion report DIR` turns the store into one HTML page; `guion call CALL_ID --from DIR` opens a call.
 ///
 /// PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) is redacted from every text stored or
@@ -70,13 +77,8 @@ pub struct Args {
     #[command(flatten)]
     night: flags::NightFlag,
 
-    /// Workers. Default: cores ÷ threads-per-job.
-    #[arg(long, short)]
-    jobs: Option<usize>,
-
-    /// Threads each worker gives Whisper.
-    #[arg(long, default_value_t = 1)]
-    threads_per_job: usize,
+    #[command(flatten)]
+    jobs: flags::JobsFlags,
 
     #[command(flatten)]
     whisper: flags::WhisperFlags,
@@ -116,68 +118,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if rows.is_empty() {
         bail!("{}: no call to score", args.manifest.display());
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = args.threads_per_job.max(1);
-    let jobs = args
-        .jobs
-        .unwrap_or((cores / threads).max(1))
-        .min(rows.len())
-        .max(1);
+    let (jobs, threads) = args.jobs.workers(rows.len());
     let night = args.night.night.clone().unwrap_or_else(today);
     let options = BatchOptions {
-        night: night.clone(),
+        night,
         jobs,
-        analyser: AnalyserOptions {
-            asr_model: args.whisper.model.clone(),
-            asr: AsrOptions {
-                threads,
-                beam_size: usize::from(args.whisper.beam),
-                ..AsrOptions::default()
-            },
-            meaning: !args.meaning.no_meaning,
-            classifier: args.meaning.classifier(),
-            redact: args.redact.redact,
-            script_prompt: !args.meaning.no_script_prompt,
-            judge: args.meaning.judge,
-        },
+        analyser: analyser_options(&args.whisper, &args.meaning, threads, args.redact.redact),
+        reanalyse: false,
     };
-    let store = Store::open(&out)?;
-    store.put_script(&script, &script_text)?;
-    let store = Mutex::new(store);
-    if !args.quiet.quiet {
-        eprintln!(
-            "batch: {} calls, night {night}, {jobs} worker(s) × {threads} thread(s), into {}",
-            rows.len(),
-            out.display()
-        );
-    }
-    let display = Display::new(&rows, args.quiet.quiet);
-    let summary = batch::run(&rows, &script, &options, &store, &|p| display.call(p))?;
-    display.finish();
-
-    let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
-    // Every night's calls are read once; tonight's are among them (all of them, in a fresh store).
-    let all = store.calls(None)?;
-    let tonight: Cow<[StoredCall]> = if all.iter().all(|c| c.night == night) {
-        Cow::Borrowed(&all)
-    } else {
-        Cow::Owned(all.iter().filter(|c| c.night == night).cloned().collect())
-    };
-    csv_out::write_all(
-        &out,
-        &all,
-        || aggregate::rollup(&tonight),
-        args.csv.csv_locale,
-    )
-    .with_context(|| format!("cannot write the results into {}", out.display()))?;
-    let wrong_language = tonight
-        .iter()
-        .filter(|c| aggregate::is_wrong_language(c))
-        .count();
-    print_summary(&summary, &out, bad_rows.len());
+    let scored = score(&Night {
+        rows: &rows,
+        script: &script,
+        script_text: &script_text,
+        out: &out,
+        options,
+        kind: RunKind::Night,
+        csv_locale: args.csv.csv_locale,
+        quiet: args.quiet.quiet,
+    })?;
+    print_summary(&scored.summary, &scored.run, &out, bad_rows.len());
     Ok(
-        if summary.failed > 0 || wrong_language > 0 || !bad_rows.is_empty() {
+        if scored.summary.failed > 0 || scored.wrong_language > 0 || !bad_rows.is_empty() {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -185,7 +146,98 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )
 }
 
-fn print_summary(s: &NightSummary, out: &Path, bad_rows: usize) {
+/// What the analysis of every call of a night uses, from the flags `guion batch` and `guion bench`
+/// share.
+pub(crate) fn analyser_options(
+    whisper: &flags::WhisperFlags,
+    meaning: &flags::MeaningFlags,
+    threads: usize,
+    redact: bool,
+) -> AnalyserOptions {
+    AnalyserOptions {
+        asr_model: whisper.model.clone(),
+        asr: AsrOptions {
+            threads,
+            beam_size: usize::from(whisper.beam),
+            ..AsrOptions::default()
+        },
+        meaning: !meaning.no_meaning,
+        classifier: meaning.classifier(),
+        redact,
+        script_prompt: !meaning.no_script_prompt,
+        judge: meaning.judge,
+    }
+}
+
+/// A night to score, as `guion batch` and `guion bench` run it.
+pub(crate) struct Night<'a> {
+    pub rows: &'a [CallRow],
+    pub script: &'a Script,
+    pub script_text: &'a str,
+    pub out: &'a Path,
+    pub options: BatchOptions,
+    pub kind: RunKind,
+    pub csv_locale: CsvLocale,
+    pub quiet: bool,
+}
+
+/// What a night came to.
+pub(crate) struct Scored {
+    pub summary: NightSummary,
+    /// This run, as the store keeps it (with what it cost).
+    pub run: Run,
+    /// Calls of the night (this run's or reused) in a language the script does not cover.
+    pub wrong_language: usize,
+}
+
+/// Scores the night into the store in `out`, records the run's cost, and writes every result file
+/// (runs.csv too) from the store.
+pub(crate) fn score(n: &Night) -> Result<Scored> {
+    let out = n.out;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let store = Store::open(out)?;
+    store.put_script(n.script, n.script_text)?;
+    let store = Mutex::new(store);
+    let night = &n.options.night;
+    if !n.quiet {
+        eprintln!(
+            "batch: {} calls, night {night}, {} worker(s) × {} thread(s), into {}",
+            n.rows.len(),
+            n.options.jobs,
+            n.options.analyser.asr.threads,
+            out.display()
+        );
+    }
+    let display = Display::new(n.rows, n.quiet);
+    let (summary, run) = batch::cost::run(n.rows, n.script, &n.options, &store, n.kind, &|p| {
+        display.call(p)
+    })?;
+    display.finish();
+
+    let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Every night's calls are read once; tonight's are among them (all of them, in a fresh store).
+    let all = store.calls(None)?;
+    let tonight: Cow<[StoredCall]> = if all.iter().all(|c| &c.night == night) {
+        Cow::Borrowed(&all)
+    } else {
+        Cow::Owned(all.iter().filter(|c| &c.night == night).cloned().collect())
+    };
+    let runs = store.runs(None)?;
+    csv_out::write_all(out, &all, || aggregate::rollup(&tonight), n.csv_locale)
+        .and_then(|_| csv_out::write_runs(out, &runs, n.csv_locale))
+        .with_context(|| format!("cannot write the results into {}", out.display()))?;
+    let wrong_language = tonight
+        .iter()
+        .filter(|c| aggregate::is_wrong_language(c))
+        .count();
+    Ok(Scored {
+        summary,
+        run,
+        wrong_language,
+    })
+}
+
+pub(crate) fn print_summary(s: &NightSummary, run: &Run, out: &Path, bad_rows: usize) {
     let minutes = s.wall_s / 60.0;
     eprintln!(
         "batch: {} calls: {} scored, {} already in the store, {} failed, {} in another language{}; {:.2} h of audio in {:.1} min ({:.1} calls/min)",
@@ -211,8 +263,9 @@ fn print_summary(s: &NightSummary, out: &Path, bad_rows: usize) {
         "batch: time in stages (summed over workers): decode {:.2} s, asr {:.1} s, classify {:.1} s, align {:.2} s, write {:.2} s",
         s.stages.decode_s, s.stages.asr_s, s.stages.classify_s, s.stages.align_s, s.write_s
     );
+    eprintln!("batch: cost: {}", run.measurement.describe());
     eprintln!(
-        "batch: results in {} (calls.csv, steps.csv, utterances.jsonl, agents.csv, vendors.csv, sourcing.csv); `guion report {}` for the HTML report",
+        "batch: results in {} (calls.csv, steps.csv, utterances.jsonl, agents.csv, vendors.csv, sourcing.csv, runs.csv); `guion report {}` for the HTML report",
         out.display(),
         out.display()
     );

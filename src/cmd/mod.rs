@@ -1,6 +1,7 @@
 //! One file per subcommand: its usage text at the top, glue only.
 
 pub mod batch;
+pub mod bench;
 pub mod calibrate;
 pub mod call;
 pub mod models;

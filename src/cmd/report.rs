@@ -12,7 +12,9 @@ use std::process::ExitCode;
 ///
 /// DIR is a batch's output directory (it holds guion.sqlite). The page covers one night — the
 /// latest in the store unless --night — and shows:
-///   - the script, the night, the calls (scored, failed) and the vendors;
+///   - the script, the night, the calls (scored, failed) and the vendors; what each run of the
+///     night cost: the machine, calls and audio analysed, wall and CPU time, audio hours per
+///     core-hour, calls per hour, and the time in each stage (as runs.csv);
 ///   - vendors compared: adherence with its 95 % interval (dot and whisker), calls, forbidden
 ///     phrases per 100 calls, in-house vs outsourced and the gap between them in words;
 ///   - a vendor × step heat map of step completion rates (interval in each cell's tooltip);
@@ -77,6 +79,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &tonight,
         &all,
         &args.dir.display().to_string(),
+        &store.runs(Some(&night))?,
     )
     .map_err(|e| anyhow::anyhow!("cannot render the report: {e:#}"))?;
     let out = args.out.out.unwrap_or_else(|| args.dir.join("report.html"));

@@ -11,6 +11,7 @@ mod batch;
 mod calibrate;
 mod call;
 mod classify;
+mod cost;
 mod diarize;
 mod diarize_calls;
 mod models;

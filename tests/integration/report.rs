@@ -3,6 +3,7 @@
 
 use crate::util;
 use guion_core::call::{CallMeta, Outcome, Sourcing, StoredCall};
+use guion_core::cost::{Machine, Measurement, Run};
 use guion_core::record::CallRecord;
 use guion_core::record::StageTimes;
 use guion_night::report::html;
@@ -217,7 +218,15 @@ fn section<'a>(page: &'a str, id: &str) -> &'a str {
 #[test]
 fn hostile_text_is_escaped_everywhere() {
     let calls = night("2026-11-22");
-    let page = html::render("2026-11-22", "acme-care 3", &calls, &calls, "/tmp/out dir").unwrap();
+    let page = html::render(
+        "2026-11-22",
+        "acme-care 3",
+        &calls,
+        &calls,
+        "/tmp/out dir",
+        &[],
+    )
+    .unwrap();
     // Nothing raw: no script element, no injected image, the one </style> is the page's own.
     for raw in [SCRIPT_TAG, IMG_TAG, "<script", "<img", "onerror=alert(1)>"] {
         assert!(!page.contains(raw), "raw {raw:?} in the page");
@@ -257,12 +266,49 @@ fn the_page_is_self_contained_and_complete() {
     let mut all = night("2026-11-21");
     let tonight = night("2026-11-22");
     all.extend(tonight.iter().cloned());
+    let machine = Machine {
+        cores: 2,
+        cpu: Some("Xeon <4 cores>".into()),
+        hostname: Some("qa-box".into()),
+    };
+    let killed = Run {
+        id: 1,
+        night: "2026-11-22".into(),
+        started_at: "2026-11-22T23:00:00Z".into(),
+        version: "0.1.0".into(),
+        engine: "ctranslate2-int8".into(),
+        machine: machine.clone(),
+        ..Run::default()
+    };
+    let finished = Run {
+        id: 2,
+        finished_at: Some("2026-11-23T00:10:00Z".into()),
+        reused: 3,
+        measurement: Measurement {
+            workers: 2,
+            threads: 1,
+            cores: 2,
+            scored: 2,
+            recordings: 2,
+            audio_s: 1800.0,
+            wall_s: 300.0,
+            cpu_s: Some(590.0),
+            stages: StageTimes {
+                asr_s: 540.0,
+                classify_s: 30.0,
+                ..StageTimes::default()
+            },
+            ..Measurement::default()
+        },
+        ..killed.clone()
+    };
     let page = html::render(
         "2026-11-22",
         "acme-care 3",
         &tonight,
         &all,
         "/tmp/night-out",
+        &[killed, finished],
     )
     .unwrap();
     for external in [
@@ -287,6 +333,26 @@ fn the_page_is_self_contained_and_complete() {
         page.contains("<dt>Calls</dt><dd>5</dd>") && page.contains("<dt>Scored</dt><dd>4</dd>")
     );
     assert!(page.contains("<dd>Acme BPO, Casa Propia</dd>"));
+    // What the night cost, run by run; the host's name stays in the store.
+    let cost = section(&page, "cost");
+    assert!(
+        cost.contains("Run 1, started 2026-11-22T23:00:00Z"),
+        "{cost}"
+    );
+    assert!(cost.contains("did not finish"), "{cost}");
+    assert!(
+        cost.contains(
+            "2 calls analysed (0.50 h of audio in 2 recordings) in 5.0 min on 2 cores (2 workers × \
+             1 thread): 3.00 h of audio per core-hour, 24.0 calls&#x2f;h; CPU 9.8 min; 3 reused from \
+             the store, not counted"
+        ),
+        "{cost}"
+    );
+    assert!(
+        cost.contains("asr 90.0 % (3.33 h of audio per core-hour)"),
+        "{cost}"
+    );
+    assert!(cost.contains("Xeon &lt;4 cores&gt;") && !page.contains("qa-box"));
     // Vendors: whiskers, sourcing rows and the gap in words.
     let vendors = section(&page, "vendors");
     assert_eq!(
@@ -352,10 +418,10 @@ fn one_night_without_meaning_still_renders() {
             c
         })
         .collect();
-    let page = html::render("2026-11-22", "acme-care 3", &calls, &calls, "out").unwrap();
+    let page = html::render("2026-11-22", "acme-care 3", &calls, &calls, "out", &[]).unwrap();
     assert!(page.contains("No tone was classified this night"));
     assert!(!section(&page, "trend").contains("<polyline"));
-    let empty = html::render("2026-11-22", "—", &[], &[], "out").unwrap();
+    let empty = html::render("2026-11-22", "—", &[], &[], "out", &[]).unwrap();
     assert!(empty.contains("No calls this night."));
 }
 

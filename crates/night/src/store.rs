@@ -3,10 +3,18 @@
 //! version, the options); `calls` says which result each call of each night has. A call's result and
 //! its link are written in one transaction, so a run killed at any instant leaves every call either
 //! fully recorded or not at all, and the next run finishes exactly the rest.
+//!
+//! `runs` keeps what each run of a night cost: one row per run (a resumed night's second run is a
+//! row of its own), begun when the run starts and finished when it ends, counting only the calls
+//! that run analysed; a row never finished is a run that was killed. `guion_core::cost` turns a
+//! row into rates.
 
 use guion_core::call::Sourcing;
 pub use guion_core::call::{CallMeta, Outcome, StoredCall};
+use guion_core::cost::{Machine, Measurement, Run, RunKind};
+use guion_core::names::Named;
 use guion_core::record::CallRecord;
+use guion_core::record::StageTimes;
 use guion_core::review::{Review, StepReview, Verdict};
 use guion_core::script::Script;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -132,6 +140,36 @@ impl Store {
                  why TEXT NOT NULL DEFAULT '',
                  at TEXT NOT NULL,
                  UNIQUE (night, call_id, step, status, analyst, why)
+             );
+             CREATE TABLE IF NOT EXISTS runs (
+                 id INTEGER PRIMARY KEY,
+                 night TEXT NOT NULL,
+                 kind TEXT NOT NULL CHECK (kind IN ('night', 'calibration')),
+                 started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+                 finished_at TEXT,
+                 version TEXT NOT NULL,
+                 engine TEXT NOT NULL,
+                 models TEXT NOT NULL DEFAULT '',
+                 cores INTEGER NOT NULL,
+                 cpu TEXT,
+                 hostname TEXT,
+                 workers INTEGER NOT NULL,
+                 threads INTEGER NOT NULL,
+                 cores_held INTEGER NOT NULL,
+                 scored INTEGER NOT NULL DEFAULT 0,
+                 wrong_language INTEGER NOT NULL DEFAULT 0,
+                 failed INTEGER NOT NULL DEFAULT 0,
+                 reused INTEGER NOT NULL DEFAULT 0,
+                 recordings INTEGER NOT NULL DEFAULT 0,
+                 audio_s REAL NOT NULL DEFAULT 0,
+                 wall_s REAL NOT NULL DEFAULT 0,
+                 cpu_s REAL,
+                 decode_s REAL NOT NULL DEFAULT 0,
+                 asr_s REAL NOT NULL DEFAULT 0,
+                 classify_s REAL NOT NULL DEFAULT 0,
+                 align_s REAL NOT NULL DEFAULT 0,
+                 judge_s REAL NOT NULL DEFAULT 0,
+                 write_s REAL NOT NULL DEFAULT 0
              );",
         )
         .map_err(sql)?;
@@ -306,6 +344,139 @@ impl Store {
             ));
         }
         Ok(out)
+    }
+
+    /// Records that a run of `night` starts, with `workers` × `threads` on `machine`; returns its
+    /// id for [`Store::finish_run`]. Until then the row says the run never finished.
+    #[allow(clippy::too_many_arguments)]
+    pub fn begin_run(
+        &self,
+        night: &str,
+        kind: RunKind,
+        version: &str,
+        engine: &str,
+        machine: &Machine,
+        workers: usize,
+        threads: usize,
+    ) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (night, kind, version, engine, cores, cpu, hostname, workers,
+                                   threads, cores_held)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    night,
+                    kind.name(),
+                    version,
+                    engine,
+                    machine.cores as i64,
+                    machine.cpu,
+                    machine.hostname,
+                    workers as i64,
+                    threads as i64,
+                    Measurement::cores_held(workers, threads, machine.cores) as i64
+                ],
+            )
+            .map_err(self.sql())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records what run `id` measured, and that it finished.
+    pub fn finish_run(
+        &self,
+        id: i64,
+        models: &str,
+        reused: usize,
+        m: &Measurement,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), models = ?2,
+                        workers = ?3, threads = ?4, cores_held = ?5, scored = ?6,
+                        wrong_language = ?7, failed = ?8, reused = ?9, recordings = ?10,
+                        audio_s = ?11, wall_s = ?12, cpu_s = ?13, decode_s = ?14, asr_s = ?15,
+                        classify_s = ?16, align_s = ?17, judge_s = ?18, write_s = ?19
+                 WHERE id = ?1",
+                params![
+                    id,
+                    models,
+                    m.workers as i64,
+                    m.threads as i64,
+                    m.cores as i64,
+                    m.scored as i64,
+                    m.wrong_language as i64,
+                    m.failed as i64,
+                    reused as i64,
+                    m.recordings as i64,
+                    m.audio_s,
+                    m.wall_s,
+                    m.cpu_s,
+                    m.stages.decode_s,
+                    m.stages.asr_s,
+                    m.stages.classify_s,
+                    m.stages.align_s,
+                    m.stages.judge_s,
+                    m.write_s
+                ],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The runs of `night` (or of every night), in the order they started.
+    pub fn runs(&self, night: Option<&str>) -> Result<Vec<Run>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, night, kind, started_at, finished_at, version, engine, models, cores,
+                        cpu, hostname, workers, threads, cores_held, scored, wrong_language,
+                        failed, reused, recordings, audio_s, wall_s, cpu_s, decode_s, asr_s,
+                        classify_s, align_s, judge_s, write_s
+                 FROM runs WHERE ?1 IS NULL OR night = ?1 ORDER BY started_at, id",
+            )
+            .map_err(self.sql())?;
+        let count = |r: &rusqlite::Row, i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as usize);
+        let rows = stmt
+            .query_map([night], |r| {
+                Ok(Run {
+                    id: r.get(0)?,
+                    night: r.get(1)?,
+                    kind: RunKind::from_name(&r.get::<_, String>(2)?).unwrap_or_default(),
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    version: r.get(5)?,
+                    engine: r.get(6)?,
+                    models: r.get(7)?,
+                    machine: Machine {
+                        cores: count(r, 8)?,
+                        cpu: r.get(9)?,
+                        hostname: r.get(10)?,
+                    },
+                    reused: count(r, 17)?,
+                    measurement: Measurement {
+                        workers: count(r, 11)?,
+                        threads: count(r, 12)?,
+                        cores: count(r, 13)?,
+                        scored: count(r, 14)?,
+                        wrong_language: count(r, 15)?,
+                        failed: count(r, 16)?,
+                        recordings: count(r, 18)?,
+                        audio_s: r.get(19)?,
+                        wall_s: r.get(20)?,
+                        cpu_s: r.get(21)?,
+                        stages: StageTimes {
+                            decode_s: r.get(22)?,
+                            asr_s: r.get(23)?,
+                            classify_s: r.get(24)?,
+                            align_s: r.get(25)?,
+                            judge_s: r.get(26)?,
+                        },
+                        write_s: r.get(27)?,
+                    },
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
     /// The latest night in which `call_id` is stored.

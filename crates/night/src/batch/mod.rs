@@ -3,6 +3,7 @@
 //! failed with its reason and the night goes on; a call already in the store (same content, models,
 //! script and options) is not analysed again.
 
+pub mod cost;
 pub mod manifest;
 
 use crate::pipeline::{Analyser, AnalyserOptions, CallInput};
@@ -11,6 +12,7 @@ use guion_core::key::{result_key, unreadable_key};
 use guion_core::record::StageTimes;
 use guion_core::redact::Redactor;
 use guion_core::script::Script;
+use guion_core::transcript::read::is_transcript_path;
 use guion_models::sha256_file;
 use manifest::CallRow;
 use rayon::prelude::*;
@@ -25,6 +27,9 @@ pub struct BatchOptions {
     /// Workers; each loads its own models.
     pub jobs: usize,
     pub analyser: AnalyserOptions,
+    /// Analyse every call even when its result is in the store (a calibration measures the
+    /// machine, not the store): the result is stored again, the same as it was.
+    pub reanalyse: bool,
 }
 
 /// What happened to one call, as the progress display hears of it.
@@ -51,11 +56,29 @@ pub struct NightSummary {
     pub stages: StageTimes,
     /// Time spent writing results to the store.
     pub write_s: f64,
+    /// Of the calls analysed in this run, the recordings, and the seconds of audio they held.
+    pub recordings: usize,
+    pub recorded_audio_s: f64,
+    /// The models and options that decide a recording's result in this run
+    /// (`key::Determinants::ids`; without the hearing part when the night has no recording).
+    pub models: String,
 }
 
 impl NightSummary {
-    /// Counts one call as it came out (`None`: its result was already in the store).
-    fn tally(&mut self, outcome: Option<&Outcome>, audio_s: f64, times: &StageTimes, write_s: f64) {
+    /// Counts one call as it came out (`None`: its result was already in the store); `recording`:
+    /// the call is a recording, not a transcript.
+    fn tally(
+        &mut self,
+        outcome: Option<&Outcome>,
+        recording: bool,
+        audio_s: f64,
+        times: &StageTimes,
+        write_s: f64,
+    ) {
+        if outcome.is_some() && recording {
+            self.recordings += 1;
+            self.recorded_audio_s += audio_s;
+        }
         match outcome {
             None => self.reused += 1,
             Some(Outcome::Failed { .. }) => self.failed += 1,
@@ -95,8 +118,10 @@ pub fn run(
     // One analyser per worker, built on the worker's first call; the first is built here so that a
     // missing model stops the night before any call is touched.
     let slots: Vec<Mutex<Option<Analyser>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
-    *slots[0].lock().unwrap_or_else(|e| e.into_inner()) =
-        Some(Analyser::new(script, options.analyser.clone())?);
+    let first = Analyser::new(script, options.analyser.clone())?;
+    let any_recording = rows.iter().any(|r| !is_transcript_path(&r.meta.path));
+    let models = first.determinants(any_recording, None, None).ids();
+    *slots[0].lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("guion-worker-{i}"))
@@ -104,6 +129,7 @@ pub fn run(
         .map_err(|e| BatchError::Pool(e.to_string()))?;
     let summary = Mutex::new(NightSummary {
         calls: rows.len(),
+        models,
         ..NightSummary::default()
     });
     let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
@@ -274,7 +300,13 @@ impl Writer<'_> {
         let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
         summary.write_s += commit_s;
         for d in &calls {
-            summary.tally(d.outcome.as_ref(), d.audio_s, &d.times, d.write_s);
+            summary.tally(
+                d.outcome.as_ref(),
+                !is_transcript_path(&d.meta.path),
+                d.audio_s,
+                &d.times,
+                d.write_s,
+            );
         }
         drop(summary);
         for d in &calls {
@@ -321,7 +353,7 @@ fn one_call(
             return false;
         }
     };
-    let is_recording = !guion_core::transcript::read::is_transcript_path(path);
+    let is_recording = !is_transcript_path(path);
     let ids = analyser
         .determinants(is_recording, row.channels, row.meta.language.as_deref())
         .ids();
@@ -335,7 +367,13 @@ fn one_call(
         times,
         write_s,
     };
-    match writer.lookup(&key) {
+    // A calibration analyses every call afresh: it measures the machine, not the store.
+    let lookup = if options.reanalyse {
+        Ok(Lookup::New)
+    } else {
+        writer.lookup(&key)
+    };
+    match lookup {
         Ok(Lookup::Scored) => {
             writer.push(
                 done(key, None, None, 0.0, StageTimes::default(), 0.0),
@@ -452,16 +490,27 @@ mod tests {
             allowed: vec!["es".into(), "en".into()],
             allowed_p: 0.01,
         }));
-        s.tally(Some(&french), 30.0, &times, 0.1);
-        s.tally(Some(&record(None)), 60.0, &times, 0.1);
-        s.tally(None, 0.0, &StageTimes::default(), 0.0);
+        s.tally(Some(&french), true, 30.0, &times, 0.1);
+        s.tally(Some(&record(None)), true, 60.0, &times, 0.1);
+        s.tally(None, true, 0.0, &StageTimes::default(), 0.0);
         let failed = Outcome::Failed { reason: "x".into() };
-        s.tally(Some(&failed), 0.0, &StageTimes::default(), 0.0);
+        s.tally(Some(&failed), true, 0.0, &StageTimes::default(), 0.0);
         assert_eq!(
             (s.scored, s.wrong_language, s.reused, s.failed),
             (1, 1, 1, 1)
         );
         assert_eq!(s.audio_s, 90.0);
         assert_eq!(s.stages.asr_s, 4.0);
+    }
+
+    #[test]
+    fn only_recordings_analysed_in_this_run_count_as_recorded_audio() {
+        let mut s = NightSummary::default();
+        let times = StageTimes::default();
+        s.tally(Some(&record(None)), true, 60.0, &times, 0.0);
+        s.tally(Some(&record(None)), false, 40.0, &times, 0.0);
+        s.tally(None, true, 0.0, &times, 0.0);
+        assert_eq!((s.recordings, s.recorded_audio_s), (1, 60.0));
+        assert_eq!((s.scored, s.reused, s.audio_s), (2, 1, 100.0));
     }
 }

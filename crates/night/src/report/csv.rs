@@ -12,12 +12,17 @@
 //!   failed, wrong_language, adherence (+ _low, _high), forbidden_per_100 (+ _low, _high), done_<step> (+ _low,
 //!   _high)…, tone_<label> (+ _low, _high)…, value_<id> (+ _low, _high)…; sourcing.csv ends with the
 //!   in-house minus outsourced adherence gap.
+//! - runs.csv (every night): one row per run of `guion batch` or `guion bench` (see
+//!   [`write_runs`]): what it analysed (reused results not counted), on what, in how long, and
+//!   its rates, whole and per stage.
 //!
 //! Intervals are 95 %: Wilson for rates, bootstrap over calls for means. With `CsvLocale::Es` the
 //! files use `;`, a decimal comma and a UTF-8 byte-order mark, so that Spanish Excel opens them right.
 
 use crate::store::{Outcome, StoredCall};
 use guion_core::aggregate::{GroupSummary, Rollup};
+use guion_core::cost::{Run, STAGES};
+use guion_core::names::Named;
 use guion_core::stats::Estimate;
 use std::io;
 use std::path::Path;
@@ -385,4 +390,96 @@ fn write_groups(
         t.row(&row)?;
     }
     t.finish(path)
+}
+
+/// runs.csv: one row per run, in the order they started: night, run (its id in the store), kind
+/// (night|calibration), started_at, finished_at (empty: the run was killed and measured nothing),
+/// version, engine, models, cores (the machine's), cpu, workers, threads, cores_held, scored,
+/// wrong_language, failed, reused (results already in the store: not analysed, not counted),
+/// recordings, audio_hours (recorded audio analysed), wall_s, cpu_s, core_hours (wall × cores held),
+/// audio_hours_per_core_hour, calls_per_hour, calls_per_core_hour, audio_hours_per_cpu_hour (on
+/// the CPU clock), busy_share (of the workers' time
+/// in a stage), then per stage (decode, asr, classify, align, judge, write) `<stage>_s` (summed over
+/// workers), `<stage>_audio_hours_per_core_hour` and `<stage>_calls_per_core_hour`. A rate is empty
+/// where there is nothing to measure it from. The machine's host name stays in the store.
+pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()> {
+    let mut header: Vec<String> = [
+        "night",
+        "run",
+        "kind",
+        "started_at",
+        "finished_at",
+        "version",
+        "engine",
+        "models",
+        "cores",
+        "cpu",
+        "workers",
+        "threads",
+        "cores_held",
+        "scored",
+        "wrong_language",
+        "failed",
+        "reused",
+        "recordings",
+        "audio_hours",
+        "wall_s",
+        "cpu_s",
+        "core_hours",
+        "audio_hours_per_core_hour",
+        "calls_per_hour",
+        "calls_per_core_hour",
+        "audio_hours_per_cpu_hour",
+        "busy_share",
+    ]
+    .map(String::from)
+    .to_vec();
+    for stage in STAGES {
+        header.push(format!("{stage}_s"));
+        header.push(format!("{stage}_audio_hours_per_core_hour"));
+        header.push(format!("{stage}_calls_per_core_hour"));
+    }
+    let mut t = Table::new(locale, &header)?;
+    for r in runs {
+        let m = &r.measurement;
+        let finished = r.finished_at.is_some();
+        // A killed run's counts are the zeros it started with: no figure, rather than a false one.
+        let figure = |x: Option<f64>, d: usize| if finished { t.num(x, d) } else { String::new() };
+        let mut row = vec![
+            r.night.clone(),
+            r.id.to_string(),
+            r.kind.name().to_string(),
+            r.started_at.clone(),
+            r.finished_at.clone().unwrap_or_default(),
+            r.version.clone(),
+            r.engine.clone(),
+            r.models.clone(),
+            r.machine.cores.to_string(),
+            r.machine.cpu.clone().unwrap_or_default(),
+            m.workers.to_string(),
+            m.threads.to_string(),
+            m.cores.to_string(),
+            m.scored.to_string(),
+            m.wrong_language.to_string(),
+            m.failed.to_string(),
+            r.reused.to_string(),
+            m.recordings.to_string(),
+            figure(Some(m.audio_hours()), 4),
+            figure(Some(m.wall_s), 3),
+            figure(m.cpu_s, 3),
+            figure(Some(m.core_hours()), 5),
+            figure(m.audio_hours_per_core_hour(), 4),
+            figure(m.calls_per_hour(), 1),
+            figure(m.calls_per_core_hour(), 1),
+            figure(m.audio_hours_per_cpu_hour(), 4),
+            figure(m.busy_share(), 4),
+        ];
+        for s in m.stages() {
+            row.push(figure(Some(s.seconds), 3));
+            row.push(figure(s.audio_hours_per_core_hour, 4));
+            row.push(figure(s.calls_per_core_hour, 1));
+        }
+        t.row(&row)?;
+    }
+    t.finish(&dir.join("runs.csv"))
 }

@@ -2,12 +2,13 @@
 
 use super::charts::{WHISKER_W, tone_order, tones, trend_of, whisker_x};
 use super::{
-    Axis, Cell, Column, FailedCall, Grid, GridRow, GroupRow, Hit, MissedStep, OtherLanguageCall,
-    Page, ReviewLine, Said, Tick, WORST_CALLS, Whisker, WorstCall,
+    Axis, Cell, Column, CostLine, FailedCall, Grid, GridRow, GroupRow, Hit, MissedStep,
+    OtherLanguageCall, Page, ReviewLine, Said, Tick, WORST_CALLS, Whisker, WorstCall,
 };
 use crate::store::{Outcome, StoredCall};
 use guion_core::aggregate::{self, GroupSummary};
 use guion_core::align::StepStatus;
+use guion_core::cost::{Run, RunKind};
 use guion_core::record::{CallRecord, UtteranceRecord};
 use guion_core::stats::{self, Estimate};
 use guion_core::transcript::{self, Speaker};
@@ -19,6 +20,7 @@ pub(super) fn page(
     calls: &[StoredCall],
     all_calls: &[StoredCall],
     dir: &str,
+    runs: &[Run],
 ) -> Page {
     let rollup = aggregate::rollup(calls);
     let trend = aggregate::trend(all_calls);
@@ -203,6 +205,7 @@ pub(super) fn page(
             })
             .collect(),
         trend: trend_of(&trend),
+        cost: runs.iter().map(cost_line).collect(),
     }
 }
 
@@ -516,6 +519,48 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
             }
         })
         .collect()
+}
+
+/// A run of the night in words: which, on what, what it analysed and at what rate.
+fn cost_line(r: &Run) -> CostLine {
+    let kind = match r.kind {
+        RunKind::Night => "",
+        RunKind::Calibration => " (calibration)",
+    };
+    let machine = format!(
+        "{} core{}{}, guion {}, {}",
+        r.machine.cores,
+        if r.machine.cores == 1 { "" } else { "s" },
+        r.machine
+            .cpu
+            .as_deref()
+            .map_or(String::new(), |cpu| format!(" ({cpu})")),
+        r.version,
+        r.engine
+    );
+    let (line, stages) = match &r.finished_at {
+        Some(_) => (
+            r.measurement.describe()
+                + &if r.reused > 0 {
+                    format!("; {} reused from the store, not counted", r.reused)
+                } else {
+                    String::new()
+                },
+            r.measurement.describe_stages(),
+        ),
+        None => (
+            "did not finish (killed or stopped by an error): its calls are counted by the run that \
+             completed the night"
+                .to_string(),
+            String::new(),
+        ),
+    };
+    CostLine {
+        run: format!("Run {}{kind}, started {}", r.id, r.started_at),
+        machine,
+        line,
+        stages,
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The night's report for a brand owner: one self-contained HTML page (inline CSS and SVG, no JavaScript,
-//! no external asset) drawn from stored calls alone — the header, vendors compared with their 95 %
+//! no external asset) drawn from the store alone — the header with what the night cost, vendors compared with their 95 %
 //! intervals and the in-house vs outsourced gap in words, a vendor × step heat map, tone and value
 //! coverage per vendor, the agents, the ten worst calls with their evidence, failed calls, and the
 //! trend across nights.
@@ -10,6 +10,7 @@
 //! SVG `<title>`s included; the template never marks data safe.
 
 use crate::store::StoredCall;
+use guion_core::cost::Run;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -24,15 +25,17 @@ pub const WORST_CALLS: usize = 10;
 
 /// Renders the report of `night` (`calls`: that night's calls; `all_calls`: every night's, for the
 /// trend). `script` is shown as given (e.g. "acme-care 3"); `dir_shown` is the batch directory as
-/// the reader should type it in `guion call CALL_ID --from DIR`.
+/// the reader should type it in `guion call CALL_ID --from DIR`. `runs`: the night's runs, for the
+/// cost in the header.
 pub fn render(
     night: &str,
     script: &str,
     calls: &[StoredCall],
     all_calls: &[StoredCall],
     dir_shown: &str,
+    runs: &[Run],
 ) -> Result<String, minijinja::Error> {
-    let page = build::page(night, script, calls, all_calls, dir_shown);
+    let page = build::page(night, script, calls, all_calls, dir_shown, runs);
     let json = serde_json::to_value(&page)
         .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
     let mut env = Environment::new();
@@ -95,6 +98,17 @@ struct Page {
     worst: Vec<WorstCall>,
     failures: Vec<FailedCall>,
     trend: Trend,
+    /// The night's runs, as the store measured them.
+    cost: Vec<CostLine>,
+}
+
+/// One run of the night: where, what it analysed, at what rate, and where the time went.
+#[derive(Serialize)]
+struct CostLine {
+    run: String,
+    machine: String,
+    line: String,
+    stages: String,
 }
 
 /// The common 0–100 % scale of every whisker on the page.
