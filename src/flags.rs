@@ -274,8 +274,8 @@ impl FromFlag {
 pub struct OutFlag {
     /// Where the output goes. A directory (created if missing) for `guion transcribe` (one file per
     /// recording and format), `guion batch` and `guion bench` (the store and the result files); a file for
-    /// `guion report` (default DIR/report.html), `guion train` (default for tone: the head guion
-    /// uses) and `guion models convert`.
+    /// `guion report` (default DIR/report.html) and `guion train` (default for tone: the head guion
+    /// uses).
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }

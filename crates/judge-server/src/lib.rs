@@ -1,8 +1,8 @@
 //! The judge's model, in process: Qwen2.5-Coder-1.5B-Instruct (GGUF Q4_K_M) through llama.cpp.
 //!
-//! Only the `guion-judge` binary of this crate links it: llama.cpp's ggml and whisper.cpp's ggml
-//! cannot share a process (see `guion-judge`'s crate documentation for the evidence), so guion talks to
-//! this through `guion_judge::JudgeClient`.
+//! Only the `guion-judge` binary of this crate links it: the model, its memory and its crashes stay
+//! out of the workers' process (see `guion-judge`'s crate documentation), so guion talks to this
+//! through `guion_judge::JudgeClient`.
 //!
 //! Every prompt is evaluated against what the KV cache already holds: the longest common prefix of
 //! token ids is kept and only the rest is decoded. A statement's prompts share the system message,
