@@ -9,6 +9,8 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-env-changed=GUION_CACHE");
     println!("cargo:rerun-if-env-changed=HOME");
+    // guion_models::cache_dir's rule, restated: as a build dependency guion-models would be
+    // compiled a second time, for the host.
     let cache = std::env::var_os("GUION_CACHE")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)

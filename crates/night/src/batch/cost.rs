@@ -7,11 +7,8 @@ use crate::machine;
 use crate::store::Store;
 use guion_core::cost::{Measurement, Run, RunKind};
 use guion_core::script::Script;
+use guion_speech::asr::ENGINE;
 use std::sync::Mutex;
-
-/// The speech engine behind `guion_speech::asr`, as a run records it (the model is in the run's
-/// `models`).
-pub use guion_speech::asr::ENGINE as ASR_ENGINE;
 
 /// guion's version, as a run records it (every crate of the workspace carries the same).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -33,7 +30,7 @@ pub fn run(
         &options.night,
         kind,
         VERSION,
-        ASR_ENGINE,
+        ENGINE,
         &this,
         workers,
         threads,
@@ -121,7 +118,7 @@ mod tests {
                 "2026-11-22",
                 RunKind::Night,
                 VERSION,
-                ASR_ENGINE,
+                ENGINE,
                 &machine,
                 4,
                 2,
@@ -132,7 +129,7 @@ mod tests {
                 "2026-11-22",
                 RunKind::Night,
                 VERSION,
-                ASR_ENGINE,
+                ENGINE,
                 &machine,
                 2,
                 1,

@@ -75,7 +75,7 @@ pub struct Segment {
     pub avg_logprob: f32,
 }
 
-/// The engine and weights every transcript names: int8 CTranslate2.
+/// The speech engine, as each stored run of a night names it: CTranslate2 with int8 weights.
 pub const ENGINE: &str = "ctranslate2-int8";
 
 pub struct Recogniser {
@@ -259,15 +259,12 @@ impl Recogniser {
     ) -> Result<Vec<Segment>, AsrError> {
         let chunks = chunk_speech(samples, regions);
         let chunks: Vec<&Chunk> = chunks.iter().collect();
-        let mut segments = Vec::new();
-        for batch in chunks.chunks(self.batch_size()) {
-            segments.extend(
-                self.decode_batch(batch, None, language, None)?
-                    .into_iter()
-                    .flatten(),
-            );
-        }
-        Ok(segments)
+        // decode_batch takes them a batch at a time.
+        Ok(self
+            .decode_batch(&chunks, None, language, None)?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Decodes one chunk in `language`, with an optional initial prompt (words Whisper should
