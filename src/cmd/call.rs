@@ -4,6 +4,7 @@ use crate::flags;
 use anstyle::{AnsiColor, Style};
 use anyhow::{Context, Result};
 use guion_core::align::{Evidence, MatchKind, StepStatus};
+use guion_core::clip::ClipOf;
 use guion_core::record::CallRecord;
 use guion_core::score;
 use guion_core::transcript;
@@ -43,6 +44,13 @@ use std::process::ExitCode;
 /// e-mail addresses are shown as [CARD], [DNI], [PHONE], [EMAIL] unless --no-redact.
 ///
 /// `guion call CALL_ID --from DIR` opens a call that `guion batch` stored in DIR, in the same view.
+///
+/// --clips DIR writes the evidence you can hear: one WAV clip per step with evidence (a missed
+/// step: its closest words), named after the step (`greeting.wav`), and one per forbidden phrase
+/// said (`forbidden-<id>.wav`), cut from the speaker's own channel over the words' span with 0.25 s
+/// of margin either side, silent where PII was said (when the text is redacted); and `clips.json`,
+/// the index: clip, id, what it is (step, closest, forbidden), start, end, text, silenced stretches.
+/// With --from, the recording is the path the batch was given. The view says where each clip is.
 ///
 /// --json prints {"call", "script": {"id", "version"}, "language", "adherence", "score", "steps":
 /// [{"id", "status", "similarity", "by_words", "by_meaning", "evidence": {"text", "start", "end",
@@ -86,6 +94,10 @@ pub struct Args {
 
     #[command(flatten)]
     redact: flags::RedactFlag,
+
+    /// Write each step's and forbidden phrase's evidence as a WAV clip into DIR, with clips.json.
+    #[arg(long, value_name = "DIR")]
+    clips: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -93,12 +105,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(dir) => stored(dir, &args.file)?,
         None => analyse(&args).map_err(|e| args.redact.error(e))?,
     };
+    let clips = match &args.clips {
+        Some(dir) => write_clips(&record, args.from.from.is_some(), &args.file, dir)?,
+        None => Vec::new(),
+    };
     let mut out = anstream::stdout().lock();
     if args.json.json {
         serde_json::to_writer_pretty(&mut out, &record)?;
         writeln!(out)?;
     } else {
-        print_view(&mut out, &record)?;
+        print_view(&mut out, &record, &clips)?;
     }
     // A call in a language the script does not cover was not scored: say so to scripts too.
     Ok(if record.is_scored() {
@@ -141,6 +157,36 @@ fn analyse(args: &Args) -> Result<CallRecord> {
     Ok(analyser.analyse(&input)?.0)
 }
 
+/// The record's clips, cut from its recording into `dir`: `(of, id, path)` for the view.
+fn write_clips(
+    record: &CallRecord,
+    from_store: bool,
+    file: &str,
+    dir: &Path,
+) -> Result<Vec<(ClipOf, String, PathBuf)>> {
+    if record.models.asr.is_none() {
+        anyhow::bail!(
+            "{}: --clips needs a recording; this call is a transcript",
+            record.call
+        );
+    }
+    // A stored call's recording is the path its batch was given.
+    let recording = PathBuf::from(if from_store { &record.call } else { file });
+    if !recording.exists() {
+        anyhow::bail!(
+            "{}: the recording is not reachable from here, so no clip can be cut",
+            recording.display()
+        );
+    }
+    let clips = guion_night::clips::cut(record, &recording)?;
+    let paths = guion_night::clips::write(record, &recording, &clips, dir)?;
+    Ok(clips
+        .into_iter()
+        .zip(paths)
+        .map(|(c, path)| (c.plan.of, c.plan.id, path))
+        .collect())
+}
+
 /// A call the batch stored: the latest night's record for CALL_ID.
 fn stored(dir: &Path, call_id: &str) -> Result<CallRecord> {
     let store = Store::open_existing(dir)?;
@@ -166,7 +212,18 @@ fn status_style(s: StepStatus) -> (Style, &'static str) {
     }
 }
 
-fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
+fn print_view(
+    out: &mut impl Write,
+    view: &CallRecord,
+    clips: &[(ClipOf, String, PathBuf)],
+) -> Result<()> {
+    let clip_of = |forbidden: bool, id: &str| {
+        clips
+            .iter()
+            .filter(|(of, clip_id, _)| (*of == ClipOf::Forbidden) == forbidden && clip_id == id)
+            .map(|(_, _, path)| format!("\n   {DIM}▶ {}{DIM:#}", path.display()))
+            .collect::<String>()
+    };
     let duration = view
         .duration_s
         .map_or(String::new(), |d| format!(", {d:.1} s"));
@@ -282,7 +339,7 @@ fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
                     .map_or(String::new(), |w| format!(" — {}", printable(w)))
             )?;
         }
-        writeln!(out)?;
+        writeln!(out, "{}", clip_of(false, &s.id))?;
     }
 
     if !view.forbidden.is_empty() {
@@ -290,10 +347,11 @@ fn print_view(out: &mut impl Write, view: &CallRecord) -> Result<()> {
         for f in &view.forbidden {
             writeln!(
                 out,
-                " {BAD}! {} ({}){BAD:#}  {}",
+                " {BAD}! {} ({}){BAD:#}  {}{}",
                 f.id,
                 format!("{:?}", f.severity).to_lowercase(),
-                quote(&f.evidence)
+                quote(&f.evidence),
+                clip_of(true, &f.id)
             )?;
         }
     }

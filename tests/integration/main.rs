@@ -11,6 +11,7 @@ mod batch;
 mod calibrate;
 mod call;
 mod classify;
+mod clips;
 mod cost;
 mod diarize;
 mod diarize_calls;

@@ -11,7 +11,9 @@ use std::path::Path;
 /// 2: Whisper segments are cut at pauses. 3: channel layout, language per stretch, chunked decoding.
 /// 4: steps keep their similarity by words and by meaning (for calibration); the judge.
 /// 5: Whisper runs on CTranslate2 (int8), words timed by cross-attention alignment.
-pub const ANALYSIS_VERSION: u32 = 5;
+/// 6: a one-language channel is decoded as a stream of windows, not one window per chunk; the
+/// record keeps where PII was said (`pii_heard`), without which no clip of it is cut.
+pub const ANALYSIS_VERSION: u32 = 6;
 
 /// What hears a recording (absent for a transcript).
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +52,7 @@ pub struct Determinants {
 
 impl Determinants {
     /// The determinants as one readable line, stored beside each result
-    /// (`analysis=5 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
+    /// (`analysis=6 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
     pub fn ids(&self) -> String {
         let mut ids = vec![
             format!("analysis={ANALYSIS_VERSION}"),
@@ -130,13 +132,13 @@ mod tests {
         };
         assert_eq!(
             d.ids(),
-            "analysis=5 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
+            "analysis=6 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
              encoder=e5:1 tone=tone-1 values=prototypes:acme@2 redact=true \
              channels=Some(AgentLeft) language=es"
         );
         assert_eq!(
             transcript_call().ids(),
-            "analysis=5 script=acme@2 redact=true channels=None language=auto"
+            "analysis=6 script=acme@2 redact=true channels=None language=auto"
         );
     }
 

@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod align;
 pub mod calibrate;
 pub mod call;
+pub mod clip;
 pub mod clock;
 pub mod cost;
 pub mod hash;

@@ -42,6 +42,19 @@ pub struct CallRecord {
     /// Whether PII was redacted from every text in this record.
     #[serde(default)]
     pub redacted: bool,
+    /// Where the PII hidden in the text was said, so that audio cut from the call can be silenced
+    /// there too. Set by [`CallRecord::redact`]; `None` in a record that was not redacted, or was
+    /// stored before guion kept it (no audio is cut from such a record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii_heard: Option<Vec<HeardSpan>>,
+}
+
+/// A stretch of one channel's audio, in seconds from the start of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeardSpan {
+    pub channel: Option<u32>,
+    pub start: f64,
+    pub end: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +157,7 @@ impl CallRecord {
                 judge: None,
             },
             redacted: false,
+            pii_heard: None,
         }
     }
 
@@ -174,8 +188,27 @@ impl CallRecord {
         self.wrong_language.is_none()
     }
 
-    /// Hides PII in every text the record carries: utterances, evidence and closest words.
-    pub fn redact(&mut self, redactor: &Redactor) {
+    /// Hides PII in every text the record carries: utterances, evidence and closest words; and
+    /// notes where in `transcript` (the one the record was built from) it was said: its words'
+    /// times, or a whole utterance's when it has no word times.
+    pub fn redact(&mut self, redactor: &Redactor, transcript: &Transcript) {
+        let mut heard = Vec::new();
+        for u in &transcript.utterances {
+            let times = if u.words.is_empty() {
+                match (u.start, u.end, redactor.redact(&u.text)) {
+                    (Some(start), Some(end), std::borrow::Cow::Owned(_)) => vec![(start, end)],
+                    _ => Vec::new(),
+                }
+            } else {
+                redactor.word_times(&u.words)
+            };
+            heard.extend(times.into_iter().map(|(start, end)| HeardSpan {
+                channel: u.channel,
+                start,
+                end,
+            }));
+        }
+        self.pii_heard = Some(heard);
         let hide = |s: &mut String| {
             if let std::borrow::Cow::Owned(r) = redactor.redact(s) {
                 *s = r;

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod batch;
+pub mod clips;
 pub mod input;
 pub mod machine;
 pub mod pipeline;

@@ -309,7 +309,7 @@ impl Analyser {
         );
         record.models.judge = self.judge.as_ref().map(|j| j.id.clone());
         if let Some(redactor) = &self.redactor {
-            record.redact(redactor);
+            record.redact(redactor, &transcript);
         }
         times.align_s = started.elapsed().as_secs_f64() - times.judge_s;
         Ok((record, times))

@@ -162,17 +162,26 @@ impl Redactor {
         }
     }
 
-    fn words(&self, words: &mut Vec<Word>) {
-        let mut joined = String::new();
-        let mut at = Vec::with_capacity(words.len());
-        for w in words.iter() {
-            if !joined.is_empty() {
-                joined.push(' ');
+    /// When PII was said: the time from the first to the last word of each hidden span, so that
+    /// audio of the same words can be silenced where their text is hidden.
+    pub fn word_times(&self, words: &[Word]) -> Vec<(f64, f64)> {
+        let (joined, at) = joined_words(words);
+        let mut times: Vec<(f64, f64)> = Vec::new();
+        for span in self.spans(&joined) {
+            let mut covered = words
+                .iter()
+                .zip(&at)
+                .filter(|(_, range)| range.start < span.end && span.start < range.end)
+                .map(|(w, _)| (w.start, w.end));
+            if let Some(first) = covered.next() {
+                times.push(covered.fold(first, |(s, e), (ws, we)| (s.min(ws), e.max(we))));
             }
-            let start = joined.len();
-            joined.push_str(w.text.trim());
-            at.push(start..joined.len());
         }
+        times
+    }
+
+    fn words(&self, words: &mut Vec<Word>) {
+        let (joined, at) = joined_words(words);
         let spans = self.spans(&joined);
         if spans.is_empty() {
             return;
@@ -319,6 +328,21 @@ fn plausible_spoken_email(caps: &Captures) -> bool {
     dotted || numbered || MAIL_PROVIDERS.contains(&domain.as_str())
 }
 
+/// Words joined by single spaces, as an utterance's text is, with each word's byte range in it.
+fn joined_words(words: &[Word]) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut joined = String::new();
+    let mut at = Vec::with_capacity(words.len());
+    for w in words {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        let start = joined.len();
+        joined.push_str(w.text.trim());
+        at.push(start..joined.len());
+    }
+    (joined, at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +400,8 @@ mod tests {
                 words,
             }],
         };
+        // Where the card was said, for silencing the audio: the first to the last of its words.
+        assert_eq!(REDACTOR.word_times(&t.utterances[0].words), [(3.0, 6.5)]);
         REDACTOR.transcript(&mut t);
         let u = &t.utterances[0];
         assert_eq!(u.text, "mi tarjeta es [CARD] gracias");

@@ -242,7 +242,38 @@ fn dictated(text: &str, token: &Token) -> bool {
     };
     let tied_before = before.is_some_and(|c| c.is_ascii_digit()) && single(token.start - 2, 1);
     let tied_after = after.is_some_and(|c| c.is_ascii_digit()) && single(token.end + 1, 1);
-    tied_before || tied_after
+    tied_before || tied_after || listed(text, token.start, token.end)
+}
+
+/// A lone digit next to another lone digit across a comma or full stop and a space: how Whisper
+/// writes digits read out one by one ("5, 0, 7, 3" or "4. 5. 0. 8."), which are a number read out.
+fn listed(text: &str, start: usize, end: usize) -> bool {
+    let lone = |s: &str| {
+        let mut digits = s.chars().rev().take_while(char::is_ascii_digit);
+        digits.next().is_some() && digits.next().is_none()
+    };
+    let strip = |s: &'_ str| -> Option<usize> {
+        // The length of `s`'s leading ", " or ". " (a separator, then at least one space).
+        let rest = s.strip_prefix([',', '.', ';'])?;
+        let spaces = rest.len() - rest.trim_start().len();
+        (spaces > 0).then_some(1 + spaces)
+    };
+    let after = &text[end..];
+    let next_lone = strip(after).is_some_and(|n| {
+        let rest = &after[n..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits == 1
+            && !rest[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric())
+    });
+    let before = text[..start].trim_end();
+    let prev_lone = text[..start].len() > before.len()
+        && before
+            .strip_suffix([',', '.', ';'])
+            .is_some_and(|b| lone(b) && !b[..b.len() - 1].ends_with(|c: char| c.is_alphanumeric()));
+    next_lone || prev_lone
 }
 
 /// Whether two atoms with `gap` between them belong to one number. Spaces, dashes, brackets and
@@ -342,6 +373,22 @@ pub(super) fn classify_run(text: &str, tokens: &[Token], run: &Run, found: &mut 
     {
         found.push(Span {
             start,
+            end,
+            kind: Pii::Id,
+        });
+        return;
+    }
+    // Read out, a DNI's eight digits (or seven and its letter) are hidden even when the recogniser
+    // garbled them so that the control letter no longer checks ("5, 0, 7, 3, 2, 9, 1, 4", "Cinco-
+    // Cero-7-3-2-1-4-C"): a wrong digit does not make a person's id any less theirs.
+    if run.spoken()
+        && (total == 8
+            || (total == 7 && control_letter_after(text, tokens, last.next_token).is_some()))
+    {
+        let end =
+            control_letter_after(text, tokens, last.next_token).map_or(last.end, |(_, end)| end);
+        found.push(Span {
+            start: first.start,
             end,
             kind: Pii::Id,
         });
@@ -560,6 +607,30 @@ mod tests {
             "[CARD]",
             "digits written one by one"
         );
+    }
+
+    #[test]
+    fn digits_whisper_wrote_one_by_one_are_hidden_even_when_misheard() {
+        // What Whisper wrote for a DNI and a card read out on the demo night.
+        assert_eq!(
+            redact("5, 0, 7, 3, 2, 9, 1, 4, y ya"),
+            "[DNI], y ya",
+            "eight digits read out: a DNI without its letter"
+        );
+        assert_eq!(
+            redact("le confirmo el DNI Cinco-Cero-7-3-2-1-4-C, dígame"),
+            "le confirmo el DNI [DNI], dígame",
+            "a digit lost, the letter kept"
+        );
+        let card = redact("4. 5. 0. 8. 0. 3. 1. 2. 1. 7. 4. 4. 5. 8. 9. 3. 4.");
+        assert!(
+            !card.chars().any(|c| c.is_ascii_digit()),
+            "a card read back with a digit too many: {card}"
+        );
+        // Lists of options are not numbers.
+        kept("Marque 1, 2 o 3.");
+        kept("opciones 1, 2, 3, 4 y 5");
+        kept("En 2019, 3 de cada 4 clientes.");
     }
 
     #[test]

@@ -414,6 +414,42 @@ fn worst_utterance(record: &CallRecord) -> Option<&UtteranceRecord> {
         .map(|(u, _, _)| u)
 }
 
+/// A worst call's evidence as players: its clips as `data:` URIs, each taken once, by step or
+/// forbidden phrase id. Empty when the recording is not reachable from here (or is a transcript),
+/// or the record predates knowing where its PII was (`clip::plan` says why, in the log).
+struct Heard(Vec<(bool, String, String)>);
+
+impl Heard {
+    fn take(&mut self, forbidden: bool, id: &str) -> Option<String> {
+        let i = self
+            .0
+            .iter()
+            .position(|(f, i, _)| *f == forbidden && i == id)?;
+        Some(self.0.remove(i).2)
+    }
+}
+
+fn evidence_heard(recording: &std::path::Path, record: &CallRecord) -> Heard {
+    if record.models.asr.is_none() || !recording.is_file() {
+        return Heard(Vec::new());
+    }
+    match crate::clips::cut(record, recording) {
+        Ok(clips) => Heard(
+            clips
+                .iter()
+                .map(|c| {
+                    let forbidden = c.plan.of == guion_core::clip::ClipOf::Forbidden;
+                    (forbidden, c.plan.id.clone(), crate::clips::data_uri(c))
+                })
+                .collect(),
+        ),
+        Err(e) => {
+            tracing::warn!("no players for {}: {e}", recording.display());
+            Heard(Vec::new())
+        }
+    }
+}
+
 fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCall> {
     let mut ranked: Vec<(&StoredCall, &CallRecord, f64)> = scored
         .iter()
@@ -429,6 +465,7 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
         .take(WORST_CALLS)
         .map(|(c, r, a)| {
             let unclear = r.score.steps_unclear;
+            let mut heard = evidence_heard(&c.meta.path, r);
             WorstCall {
                 call_id: c.meta.call_id.clone(),
                 agent: c.meta.agent_id.clone(),
@@ -472,6 +509,7 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                                 text: e.text.clone(),
                                 time: clock(e.start),
                                 note,
+                                audio: heard.take(false, &s.id),
                             }),
                         }
                     })
@@ -487,6 +525,7 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                             .unwrap_or_default(),
                         text: f.evidence.text.clone(),
                         time: clock(f.evidence.start),
+                        audio: heard.take(true, &f.id),
                     })
                     .collect(),
                 negative: worst_utterance(r).map(|u| {
@@ -495,6 +534,7 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                         text: u.text.clone(),
                         time: clock(u.start),
                         note: t.map_or(String::new(), |t| format!("{}, p {:.2}", t.label, t.p)),
+                        audio: None,
                     }
                 }),
                 reviews: r

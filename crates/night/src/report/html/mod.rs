@@ -246,6 +246,8 @@ struct Said {
     text: String,
     time: String,
     note: String,
+    /// The words as heard: a `data:` URI of the clip, when the recording is reachable.
+    audio: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -254,6 +256,7 @@ struct Hit {
     severity: String,
     text: String,
     time: String,
+    audio: Option<String>,
 }
 
 #[derive(Serialize)]
