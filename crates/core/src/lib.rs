@@ -13,6 +13,7 @@ pub mod align;
 pub mod calibrate;
 pub mod call;
 pub mod clock;
+pub mod coach;
 pub mod cost;
 pub mod hash;
 pub mod key;
