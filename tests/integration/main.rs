@@ -11,6 +11,7 @@ mod batch;
 mod calibrate;
 mod call;
 mod classify;
+mod coach;
 mod cost;
 mod diarize;
 mod diarize_calls;

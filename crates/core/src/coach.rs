@@ -445,7 +445,8 @@ impl<'a> Night<'a> {
 
     /// Up to [`EXAMPLES`] calls where the step was done, each by a different agent: other
     /// agents' before the group's own, the languages the group fell short in first, words that
-    /// matched a phrasing before words found by meaning or by the judge, closer words first. Only
+    /// matched a phrasing before words found by meaning or by the judge, closer words first, then
+    /// the agents who do the step most reliably. Only
     /// redacted records are quoted: a pack goes to a vendor, and another vendor's customer's data
     /// must not travel with it.
     fn examples(
@@ -472,6 +473,23 @@ impl<'a> Night<'a> {
                     ))
                 })
                 .collect();
+        // How reliably each agent does the step: among equally close words, the steadiest
+        // agent's come first.
+        let mut record_of: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for (c, r) in self.scored.iter().filter(|(_, r)| r.script.id == script) {
+            if let Some(s) = r.steps.iter().find(|s| s.id == step) {
+                if s.status != StepStatus::Unclear {
+                    let e = record_of.entry(c.meta.agent_id.as_str()).or_default();
+                    e.0 += usize::from(s.status == StepStatus::Done);
+                    e.1 += 1;
+                }
+            }
+        }
+        let steadiness = |agent: &str| {
+            record_of
+                .get(agent)
+                .map_or(0.0, |(done, n)| *done as f64 / (*n).max(1) as f64)
+        };
         let kind_rank = |k: MatchKind| match k {
             MatchKind::Lexical => 0,
             MatchKind::Semantic => 1,
@@ -481,6 +499,7 @@ impl<'a> Night<'a> {
             a.2.cmp(&b.2)
                 .then(kind_rank(a.3.kind).cmp(&kind_rank(b.3.kind)))
                 .then(b.4.total_cmp(&a.4))
+                .then(steadiness(&b.0.meta.agent_id).total_cmp(&steadiness(&a.0.meta.agent_id)))
                 .then(b.3.p.total_cmp(&a.3.p))
                 .then_with(|| a.0.meta.call_id.cmp(&b.0.meta.call_id))
         });
@@ -560,11 +579,11 @@ impl<'a> Night<'a> {
                 Aim::More => sites.min_by(|a, b| by_lower_bound(*a, *b)),
             };
             let Some((site, best)) = best else { continue };
-            let gap = match aim {
-                Aim::Less => share.value - best.value,
-                Aim::More => best.value - share.value,
+            let (gap, beyond) = match aim {
+                Aim::Less => (share.value - best.value, share.value > best.high),
+                Aim::More => (best.value - share.value, share.value < best.low),
             };
-            if gap > 0.0 {
+            if beyond {
                 out.push((
                     gap,
                     TonePack {

@@ -266,7 +266,11 @@ fn examples_come_from_other_agents_in_the_language_missed_by_words_first() {
         .iter()
         .map(|e| e.agent_id.as_str())
         .collect();
-    assert_eq!(who, ["carla", "dan", "ana"]);
+    assert_eq!(
+        who,
+        ["carla", "dan", "bea"],
+        "then the steadiest of its own"
+    );
 }
 
 #[test]

@@ -219,7 +219,7 @@ fn sourcing_label(s: &str) -> &str {
 }
 
 /// A share as a whole percentage.
-pub(super) fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{}\u{a0}%", whole(x * 100.0))
 }
 
@@ -253,7 +253,7 @@ fn range(low: String, high: String) -> String {
     }
 }
 
-pub(super) fn pct_range(e: &Estimate) -> String {
+pub(crate) fn pct_range(e: &Estimate) -> String {
     format!(
         "{}\u{a0}%",
         range(whole(e.low * 100.0), whole(e.high * 100.0))

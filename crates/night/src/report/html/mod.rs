@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 mod build;
 mod charts;
 
-pub(crate) use build::open_command;
+pub(crate) use build::{open_command, pct, pct_range};
 
 const TEMPLATE: &str = include_str!("report.html");
 
