@@ -22,12 +22,14 @@ use std::process::ExitCode;
 ///   - for each step, up to 3 examples of how other agents say it: the words of calls where the
 ///     step was done, quoted as stored (PII redacted; calls stored with --no-redact are never
 ///     quoted), one per agent — other agents' first (for a vendor: other vendors'), in the
-///     language the step was missed in, words matching the script before words found by meaning —
-///     each with the `guion call CALL_ID --from DIR` command that opens it;
+///     language the step was missed in, words matching the script before words found by meaning,
+///     then the agents who do the step most reliably — each with the `guion call CALL_ID --from
+///     DIR` command that opens it;
 ///   - the forbidden phrases it said: how many times, in what share of its calls, and its own
 ///     words;
 ///   - the tone to work on: impatient or dismissive more often, or empathetic less often, than
-///     the best site (the share of the agent's utterances per call, with its bootstrap interval).
+///     the best site's interval allows (the share of the agent's utterances per call, with its
+///     bootstrap interval).
 /// Recognition comes first: per script, the 3 agents and the 3 sites with the best adherence and
 /// the warmest tone (empathetic or courteous utterances), among those with at least --min-calls
 /// scored calls, ranked by the lower bound of the 95 % interval, not the point estimate.
