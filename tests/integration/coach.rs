@@ -177,10 +177,12 @@ fn the_packs_name_what_the_answer_key_says_is_missed_and_how_others_say_it() {
             for e in examples {
                 let call = e["call_id"].as_str().unwrap();
                 let (agent, vendor, _) = &key.calls[call];
-                assert_eq!(
-                    key.labels[&(call.to_string(), step.to_string())],
-                    "yes",
-                    "{group} {step}: {call} did the step, by the key"
+                // Said, by the key; a notice the key calls late is said too, and these untimed
+                // dialogues cannot show when.
+                let label = &key.labels[&(call.to_string(), step.to_string())];
+                assert!(
+                    label == "yes" || label == "outside_window",
+                    "{group} {step}: {call} did the step, by the key ({label})"
                 );
                 assert_eq!(e["agent_id"], agent.as_str());
                 // Every step here was done by someone outside the group.

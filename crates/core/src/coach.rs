@@ -8,7 +8,7 @@
 //! in two scripts need not mean the same thing.
 
 use crate::aggregate::{self, GroupSummary};
-use crate::align::{MatchKind, StepStatus};
+use crate::align::{MatchKind, StepResult, StepStatus};
 use crate::call::{Outcome, StoredCall};
 use crate::meaning::tone_negativity;
 use crate::record::CallRecord;
@@ -445,8 +445,9 @@ impl<'a> Night<'a> {
 
     /// Up to [`EXAMPLES`] calls where the step was done, each by a different agent: other
     /// agents' before the group's own, the languages the group fell short in first, words that
-    /// matched a phrasing before words found by meaning or by the judge, closer words first, then
-    /// the agents who do the step most reliably. Only
+    /// matched a phrasing before words found by meaning or by the judge, steps whose every check
+    /// could be made before those with a note, closer words first, then the agents who do the step
+    /// most reliably. Only
     /// redacted records are quoted: a pack goes to a vendor, and another vendor's customer's data
     /// must not travel with it.
     fn examples(
@@ -457,22 +458,28 @@ impl<'a> Night<'a> {
         languages: &[Option<&str>],
     ) -> Vec<Example> {
         let in_group: BTreeSet<&str> = group.iter().map(|c| c.meta.agent_id.as_str()).collect();
-        let mut candidates: Vec<(&StoredCall, &CallRecord, bool, &crate::align::Evidence, f32)> =
-            self.scored
-                .iter()
-                .filter(|(_, r)| r.redacted && r.script.id == script)
-                .filter_map(|(c, r)| {
-                    let s = r.steps.iter().find(|s| s.id == step)?;
-                    let e = s.evidence.as_ref()?;
-                    (s.status == StepStatus::Done && !e.text.trim().is_empty()).then_some((
-                        *c,
-                        *r,
-                        in_group.contains(c.meta.agent_id.as_str()),
-                        e,
-                        s.similarity,
-                    ))
-                })
-                .collect();
+        let mut candidates: Vec<(
+            &StoredCall,
+            &CallRecord,
+            bool,
+            &crate::align::Evidence,
+            &StepResult,
+        )> = self
+            .scored
+            .iter()
+            .filter(|(_, r)| r.redacted && r.script.id == script)
+            .filter_map(|(c, r)| {
+                let s = r.steps.iter().find(|s| s.id == step)?;
+                let e = s.evidence.as_ref()?;
+                (s.status == StepStatus::Done && !e.text.trim().is_empty()).then_some((
+                    *c,
+                    *r,
+                    in_group.contains(c.meta.agent_id.as_str()),
+                    e,
+                    s,
+                ))
+            })
+            .collect();
         // How reliably each agent does the step: among equally close words, the steadiest
         // agent's come first.
         let mut record_of: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -498,7 +505,9 @@ impl<'a> Night<'a> {
         candidates.sort_by(|a, b| {
             a.2.cmp(&b.2)
                 .then(kind_rank(a.3.kind).cmp(&kind_rank(b.3.kind)))
-                .then(b.4.total_cmp(&a.4))
+                // A step whose every check was made (its window, on a call with times) is surer.
+                .then(a.4.note.is_some().cmp(&b.4.note.is_some()))
+                .then(b.4.similarity.total_cmp(&a.4.similarity))
                 .then(steadiness(&b.0.meta.agent_id).total_cmp(&steadiness(&a.0.meta.agent_id)))
                 .then(b.3.p.total_cmp(&a.3.p))
                 .then_with(|| a.0.meta.call_id.cmp(&b.0.meta.call_id))
@@ -536,7 +545,7 @@ impl<'a> Night<'a> {
         chosen
             .into_iter()
             .map(|i| {
-                let (c, r, _, e, similarity) = candidates[i];
+                let (c, r, _, e, s) = candidates[i];
                 Example {
                     call_id: c.meta.call_id.clone(),
                     agent_id: c.meta.agent_id.clone(),
@@ -545,7 +554,7 @@ impl<'a> Night<'a> {
                     language: r.language.clone(),
                     text: e.text.clone(),
                     kind: e.kind,
-                    similarity,
+                    similarity: s.similarity,
                     command: String::new(),
                 }
             })

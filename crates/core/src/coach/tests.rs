@@ -274,6 +274,31 @@ fn examples_come_from_other_agents_in_the_language_missed_by_words_first() {
 }
 
 #[test]
+fn an_example_whose_every_check_was_made_comes_before_a_closer_one_that_was_not() {
+    // Gil's words are closer, but his call had no times to check the step's window by.
+    let mut untimed = record("acme", "es");
+    let mut said = step(
+        "close",
+        Done,
+        Some(("g1 does close", MatchKind::Lexical, 1.0)),
+    );
+    said.note = Some("no times: the window was not checked".into());
+    untimed.steps = vec![said];
+    let calls = vec![
+        at("a1", "ana", "V", "s1").with(&[("close", Missed)]),
+        at("g1", "gil", "W", "s2").stored(untimed),
+        at("b1", "bea", "W", "s2").with(&[("close", Done)]),
+    ];
+    let c = coach(&calls, &Selection::All, MIN_CALLS);
+    let who: Vec<&str> = pack(&c.agents, "ana").steps[0]
+        .examples
+        .iter()
+        .map(|e| e.agent_id.as_str())
+        .collect();
+    assert_eq!(who, ["bea", "gil"]);
+}
+
+#[test]
 fn the_best_site_is_the_one_surely_best_not_one_lucky_call() {
     let mut calls = vec![at("a1", "ana", "V", "tiny").with(&[("close", Done)])];
     for i in 0..10 {

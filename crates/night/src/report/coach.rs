@@ -271,10 +271,16 @@ fn pack_view(p: &Pack, several_scripts: bool) -> PackView {
         let _ = write!(facts, " · adherence {}", estimate(a));
     }
     PackView {
+        // An id holds no blanks; the name is escaped by the template like any other text.
         anchor: format!(
             "{}-{}",
             if p.agent.is_some() { "agent" } else { "vendor" },
-            p.agent.as_deref().unwrap_or(&p.vendor)
+            p.agent
+                .as_deref()
+                .unwrap_or(&p.vendor)
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c } else { '-' })
+                .collect::<String>()
         ),
         name,
         facts,
