@@ -30,6 +30,7 @@ use std::process::ExitCode;
 ///   - the tone to work on: impatient or dismissive more often, or empathetic less often, than
 ///     the best site's interval allows (the share of the agent's utterances per call, with its
 ///     bootstrap interval).
+///
 /// Recognition comes first: per script, the 3 agents and the 3 sites with the best adherence and
 /// the warmest tone (empathetic or courteous utterances), among those with at least --min-calls
 /// scored calls, ranked by the lower bound of the 95 % interval, not the point estimate.

@@ -484,12 +484,12 @@ impl<'a> Night<'a> {
         // agent's come first.
         let mut record_of: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for (c, r) in self.scored.iter().filter(|(_, r)| r.script.id == script) {
-            if let Some(s) = r.steps.iter().find(|s| s.id == step) {
-                if s.status != StepStatus::Unclear {
-                    let e = record_of.entry(c.meta.agent_id.as_str()).or_default();
-                    e.0 += usize::from(s.status == StepStatus::Done);
-                    e.1 += 1;
-                }
+            if let Some(s) = r.steps.iter().find(|s| s.id == step)
+                && s.status != StepStatus::Unclear
+            {
+                let e = record_of.entry(c.meta.agent_id.as_str()).or_default();
+                e.0 += usize::from(s.status == StepStatus::Done);
+                e.1 += 1;
             }
         }
         let steadiness = |agent: &str| {

@@ -171,8 +171,9 @@ fn view(c: &Coaching, h: &Heading) -> View {
                 continue;
             }
             recognition.push(RecognitionList {
+                // Ranks are the night's, also when only one vendor's or agent's are shown.
                 heading: format!(
-                    "{} · {}",
+                    "{} · {}, ranked in the night",
                     match award {
                         Award::Adherence => "Best adherence",
                         Award::Tone => "Warmest tone (empathetic or courteous utterances)",
@@ -260,7 +261,7 @@ fn pack_view(p: &Pack, several_scripts: bool) -> PackView {
         Some(a) => format!("Agent {a} ({}, {})", p.vendor, p.site),
         None => format!("Vendor {} ({})", p.vendor, p.site),
     };
-    let mut facts = format!("{}", calls(p.calls));
+    let mut facts = calls(p.calls);
     if p.failed > 0 {
         let _ = write!(facts, ", {} failed", p.failed);
     }
