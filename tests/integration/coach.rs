@@ -310,3 +310,96 @@ fn the_packs_name_what_the_answer_key_says_is_missed_and_how_others_say_it() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("mnl-mark"));
 }
+
+/// A night scored against two scripts that share step ids (the insurer's and a telecom's, each
+/// with a greeting, an "anything else?" and a farewell): the packs keep them apart.
+#[test]
+fn steps_of_two_scripts_in_one_night_are_never_pooled() {
+    let dir = util::tempdir();
+    let out = dir.path().join("night");
+    let batch = |manifest: &Path, script: &str| {
+        let o = guion(&[
+            "batch",
+            manifest.to_str().unwrap(),
+            "--script",
+            script,
+            "--out",
+            out.to_str().unwrap(),
+            "--night",
+            "2026-11-22",
+            "--no-meaning",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    batch(&util::text_night(dir.path(), 36, ""), ACME);
+    let alone = coach(&out, &[]);
+    // The English dialogues again, as a telecom's desk scored against its own script.
+    let telco = dir.path().join("telco");
+    std::fs::create_dir(&telco).unwrap();
+    let mut rows = String::from("call_id,path,agent_id,vendor,site,sourcing,language\n");
+    let key = Key::read();
+    for (call, (agent, _, language)) in key.calls.iter().filter(|(_, c)| c.2 == "en") {
+        let dialogue = util::fixture(&format!("examples/night/dialogues/{call}.txt"));
+        rows.push_str(&format!(
+            "tel-{call},{},tel-{agent},Northwind desk,leeds,insourced,{language}\n",
+            dialogue.display()
+        ));
+    }
+    std::fs::write(telco.join("manifest.csv"), rows).unwrap();
+    batch(
+        &telco.join("manifest.csv"),
+        "examples/scripts/telco-en.toml",
+    );
+    let both = coach(&out, &[]);
+    let vendor = |json: &serde_json::Value, name: &str| {
+        json["vendors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["vendor"] == name)
+            .unwrap_or_else(|| panic!("no pack for {name}"))
+            .clone()
+    };
+    // The insurer's vendors are measured as before: the telecom's calls change none of their steps.
+    for name in ["CallNova", "Contacta BPO", "Acme in-house"] {
+        assert_eq!(
+            vendor(&alone, name)["steps"],
+            vendor(&both, name)["steps"],
+            "{name}"
+        );
+    }
+    let desk = vendor(&both, "Northwind desk");
+    let steps = desk["steps"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    for s in steps {
+        assert_eq!(s["script"], "northwind-mobile");
+        assert_eq!(
+            s["missed_rate"]["n"], 16,
+            "the desk's 16 calls, not the insurer's"
+        );
+        assert_eq!(
+            s["best_site"]["site"], "leeds",
+            "the only site on this script"
+        );
+        // Nobody says the telecom's greeting here: the insurer's greetings are no example of it.
+        for e in s["examples"].as_array().unwrap() {
+            assert!(
+                e["call_id"].as_str().unwrap().starts_with("tel-"),
+                "{}: an example from another script: {e}",
+                s["step"]
+            );
+        }
+    }
+    let greeting = steps.iter().find(|s| s["step"] == "greeting").unwrap();
+    assert_eq!(greeting["missed_rate"]["value"], 1.0);
+    assert!(greeting["examples"].as_array().unwrap().is_empty());
+    let recognised: BTreeSet<(&str, &str)> = both["recognition"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["script"].as_str().unwrap(), r["name"].as_str().unwrap()))
+        .collect();
+    assert!(recognised.contains(&("northwind-mobile", "leeds")));
+    assert!(!recognised.contains(&("acme-seguros", "leeds")));
+}
