@@ -14,6 +14,7 @@ use guion_core::redact::Redactor;
 use guion_core::transcript::Format;
 use guion_core::transcript::read::InputFormat;
 use guion_meaning::{ClassifierOptions, EncoderOptions};
+use guion_night::report::coach::PackFormat;
 use guion_night::report::csv::CsvLocale;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -126,14 +127,26 @@ impl HearingFlags {
     }
 }
 
-/// A transcript's format.
+/// Every name `--format` takes, each once: a transcript's formats, then a coaching pack's.
+fn format_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = InputFormat::ALL.iter().map(|f| f.name()).collect();
+    for f in PackFormat::ALL {
+        if !names.contains(&f.name()) {
+            names.push(f.name());
+        }
+    }
+    names
+}
+
+/// A transcript's format, or a coaching pack's.
 #[derive(clap::Args, Clone)]
 pub struct FormatFlag {
-    /// Transcript format: json, vtt, srt, txt or csv (a chat log). `guion transcribe`: the formats to
-    /// write, several separated by commas (json,vtt) with --out; default json. `guion call`: how to
-    /// read a transcript whose extension does not say.
-    #[arg(long, short, value_delimiter = ',', value_parser = named::<InputFormat>())]
-    pub format: Vec<InputFormat>,
+    /// Format: json, vtt, srt, txt or csv (a chat log) for a transcript; md, html or json for a
+    /// coaching pack. `guion transcribe`: the formats to write, several separated by commas
+    /// (json,vtt) with --out; default json. `guion call`: how to read a transcript whose extension
+    /// does not say. `guion coach`: the pack's format; default md, or what --out's extension says.
+    #[arg(long, short, value_delimiter = ',', value_parser = PossibleValuesParser::new(format_names()))]
+    pub format: Vec<String>,
 }
 
 impl FormatFlag {
@@ -145,9 +158,8 @@ impl FormatFlag {
         self.format
             .iter()
             .map(|f| {
-                Format::from_name(f.name()).with_context(|| {
-                    format!("--format {}: guion writes json, vtt, srt or txt", f.name())
-                })
+                Format::from_name(f)
+                    .with_context(|| format!("--format {f}: guion writes json, vtt, srt or txt"))
             })
             .collect()
     }
@@ -156,8 +168,21 @@ impl FormatFlag {
     pub fn to_read(&self) -> Result<Option<InputFormat>> {
         match self.format.as_slice() {
             [] => Ok(None),
-            [one] => Ok(Some(*one)),
+            [one] => InputFormat::from_name(one).map(Some).with_context(|| {
+                format!("--format {one}: a transcript is read as json, vtt, srt, txt or csv")
+            }),
             _ => anyhow::bail!("--format: one format to read a transcript in, not several"),
+        }
+    }
+
+    /// The one format to write a coaching pack in, if given.
+    pub fn to_pack(&self) -> Result<Option<PackFormat>> {
+        match self.format.as_slice() {
+            [] => Ok(None),
+            [one] => PackFormat::from_name(one).map(Some).with_context(|| {
+                format!("--format {one}: a coaching pack is written as md, html or json")
+            }),
+            _ => anyhow::bail!("--format: one format for the pack, not several"),
         }
     }
 }
@@ -244,11 +269,29 @@ impl MeaningFlags {
 #[derive(clap::Args, Clone)]
 pub struct NightFlag {
     /// The night's label in the store (YYYY-MM-DD by convention). `guion batch`: the night being
-    /// scored, default today (UTC); `guion report` and `guion calibrate`: the night to read, default
-    /// the latest (calibrate: each labelled call's latest); `guion review`: the call's night,
-    /// default its latest.
+    /// scored, default today (UTC); `guion report`, `guion coach` and `guion calibrate`: the night
+    /// to read, default the latest (calibrate: each labelled call's latest); `guion review`: the
+    /// call's night, default its latest.
     #[arg(long, short)]
     pub night: Option<String>,
+}
+
+impl NightFlag {
+    /// The night to read from `store` (in `dir`): the one given, which must be there, or the
+    /// latest.
+    pub fn or_latest(&self, store: &guion_night::store::Store, dir: &Path) -> Result<String> {
+        let nights = store.nights()?;
+        match (&self.night, nights.last()) {
+            (_, None) => anyhow::bail!("{}: the store holds no calls yet", dir.display()),
+            (Some(n), _) if !nights.contains(n) => anyhow::bail!(
+                "{}: no night {n:?} in the store (nights: {})",
+                dir.display(),
+                nights.join(", ")
+            ),
+            (Some(n), _) => Ok(n.clone()),
+            (None, Some(latest)) => Ok(latest.clone()),
+        }
+    }
 }
 
 /// A batch's store, read by the commands that work on stored calls.
@@ -274,8 +317,8 @@ impl FromFlag {
 pub struct OutFlag {
     /// Where the output goes. A directory (created if missing) for `guion transcribe` (one file per
     /// recording and format), `guion batch` and `guion bench` (the store and the result files); a file for
-    /// `guion report` (default DIR/report.html) and `guion train` (default for tone: the head guion
-    /// uses).
+    /// `guion report` (default DIR/report.html), `guion coach` (default standard output) and
+    /// `guion train` (default for tone: the head guion uses).
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod bench;
 pub mod calibrate;
 pub mod call;
+pub mod coach;
 pub mod models;
 pub mod report;
 pub mod review;

@@ -1,10 +1,9 @@
 //! `guion report`: the store of a batch directory as one HTML page for the brand owner.
 
 use crate::flags;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use guion_night::report::html;
-use guion_night::store::{Outcome, Store};
-use std::collections::BTreeSet;
+use guion_night::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,33 +45,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let store = Store::open_existing(&args.dir)?;
-    let nights = store.nights()?;
-    let night = match (&args.night.night, nights.last()) {
-        (_, None) => bail!("{}: the store holds no calls yet", args.dir.display()),
-        (Some(n), _) if !nights.contains(n) => bail!(
-            "{}: no night {n:?} in the store (nights: {})",
-            args.dir.display(),
-            nights.join(", ")
-        ),
-        (Some(n), _) => n.clone(),
-        (None, Some(latest)) => latest.clone(),
-    };
+    let night = args.night.or_latest(&store, &args.dir)?;
     let all = store.calls(None)?;
     let tonight: Vec<_> = all.iter().filter(|c| c.night == night).cloned().collect();
-    let scripts: BTreeSet<String> = tonight
-        .iter()
-        .filter_map(|c| match &c.outcome {
-            Outcome::Scored { record, .. } => {
-                Some(format!("{} {}", record.script.id, record.script.version))
-            }
-            Outcome::Failed { .. } => None,
-        })
-        .collect();
-    let script = if scripts.is_empty() {
-        "—".to_string()
-    } else {
-        scripts.into_iter().collect::<Vec<_>>().join(", ")
-    };
+    let script = guion_night::report::scripts_of(&tonight);
     let page = html::render(
         &night,
         &script,

@@ -12,6 +12,7 @@ mod calibrate;
 mod call;
 mod classify;
 mod clips;
+mod coach;
 mod cost;
 mod diarize;
 mod diarize_calls;

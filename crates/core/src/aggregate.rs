@@ -110,6 +110,15 @@ fn adherence(c: &StoredCall) -> Option<f64> {
     }
 }
 
+/// A call's tone shares, when its agent said something the classifier could label: a call whose
+/// agent said nothing classifiable has all-zero shares, which say nothing about tone.
+pub fn classified_tone(record: &crate::record::CallRecord) -> Option<&BTreeMap<String, f64>> {
+    record
+        .tone
+        .as_ref()
+        .filter(|t| t.values().any(|s| *s > 0.0))
+}
+
 /// Whether a stored call is in a language outside the script's: stored, but not scored.
 pub fn is_wrong_language(c: &StoredCall) -> bool {
     c.outcome.wrong_language().is_some()
@@ -122,7 +131,9 @@ fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
     v.join("+")
 }
 
-fn summarise(
+/// One group's rollup: `members` are its calls (failed and wrong-language ones counted apart);
+/// `steps`, `tones` and `values` are the columns to fill, so that groups line up.
+pub fn summarise(
     name: &str,
     members: &[&StoredCall],
     steps: &[String],
@@ -160,10 +171,7 @@ fn summarise(
         .map(|label| {
             let shares: Vec<f64> = scored
                 .iter()
-                .filter_map(|r| r.tone.as_ref())
-                // A call whose agent said nothing classifiable has all-zero shares: it says
-                // nothing about tone.
-                .filter(|t| t.values().any(|s| *s > 0.0))
+                .filter_map(|r| classified_tone(r))
                 .map(|t| t.get(label).copied().unwrap_or(0.0))
                 .collect();
             (label.clone(), stats::bootstrap_mean(&shares, seed(label)))

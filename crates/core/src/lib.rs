@@ -14,6 +14,7 @@ pub mod calibrate;
 pub mod call;
 pub mod clip;
 pub mod clock;
+pub mod coach;
 pub mod cost;
 pub mod hash;
 pub mod key;

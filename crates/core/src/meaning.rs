@@ -12,6 +12,19 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// How negative a tone label is, 0 (empathetic) to 4 (dismissive): what the report picks a call's
+/// worst utterance by and the coaching packs tell warm tones from those to say less. A label a
+/// brand's own head adds counts as neutral.
+pub fn tone_negativity(label: &str) -> i32 {
+    match label {
+        "dismissive" => 4,
+        "impatient" => 3,
+        "empathetic" => 0,
+        "courteous" => 1,
+        _ => 2,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tone {
     pub label: String,

@@ -9,6 +9,7 @@ use crate::store::{Outcome, StoredCall};
 use guion_core::aggregate::{self, GroupSummary};
 use guion_core::align::StepStatus;
 use guion_core::cost::{Run, RunKind};
+use guion_core::meaning::tone_negativity;
 use guion_core::record::{CallRecord, UtteranceRecord};
 use guion_core::stats::{self, Estimate};
 use guion_core::transcript::{self, Speaker};
@@ -218,7 +219,7 @@ fn sourcing_label(s: &str) -> &str {
 }
 
 /// A share as a whole percentage.
-pub(super) fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{}\u{a0}%", whole(x * 100.0))
 }
 
@@ -252,7 +253,7 @@ fn range(low: String, high: String) -> String {
     }
 }
 
-pub(super) fn pct_range(e: &Estimate) -> String {
+pub(crate) fn pct_range(e: &Estimate) -> String {
     format!(
         "{}\u{a0}%",
         range(whole(e.low * 100.0), whole(e.high * 100.0))
@@ -366,19 +367,17 @@ pub(super) fn rate_cell(e: Option<Estimate>, what: &str, unit: &str) -> Cell {
     }
 }
 
-/// How negative a tone is, for picking a call's worst utterance.
-fn negativity(label: &str) -> i32 {
-    match label {
-        "dismissive" => 4,
-        "impatient" => 3,
-        "empathetic" => 0,
-        "courteous" => 1,
-        _ => 2,
-    }
-}
-
 fn clock(s: Option<f64>) -> String {
     s.map_or_else(String::new, transcript::clock_stamp)
+}
+
+/// The command that opens a stored call in the auditor's view, ready to paste.
+pub(crate) fn open_command(call_id: &str, dir: &str) -> String {
+    format!(
+        "guion call {} --from {}",
+        shell_word(call_id),
+        shell_word(dir)
+    )
 }
 
 /// A word safe to paste into a POSIX shell as is, or single-quoted.
@@ -409,7 +408,7 @@ fn worst_utterance(record: &CallRecord) -> Option<&UtteranceRecord> {
         .utterances
         .iter()
         .filter(|u| u.speaker == Speaker::Agent)
-        .filter_map(|u| u.tone.as_ref().map(|t| (u, negativity(&t.label), t.p)))
+        .filter_map(|u| u.tone.as_ref().map(|t| (u, tone_negativity(&t.label), t.p)))
         .max_by(|a, b| a.1.cmp(&b.1).then(a.2.total_cmp(&b.2)))
         .map(|(u, _, _)| u)
 }
@@ -551,11 +550,7 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                         })
                     })
                     .collect(),
-                command: format!(
-                    "guion call {} --from {}",
-                    shell_word(&c.meta.call_id),
-                    shell_word(dir)
-                ),
+                command: open_command(&c.meta.call_id, dir),
             }
         })
         .collect()

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 mod build;
 mod charts;
 
+pub(crate) use build::{open_command, pct, pct_range};
+
 const TEMPLATE: &str = include_str!("report.html");
 
 /// How many of the worst calls the page shows.
@@ -46,7 +48,7 @@ pub fn render(
 }
 
 /// minijinja is built without its serde feature: the page goes over as plain values.
-fn to_value(v: serde_json::Value) -> Value {
+pub(crate) fn to_value(v: serde_json::Value) -> Value {
     use serde_json::Value as J;
     match v {
         J::Null => Value::from(()),
