@@ -5,9 +5,10 @@ use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
 use guion_core::call::{Outcome, StoredCall};
 use guion_core::cost::{Run, RunKind};
+use guion_core::route::Routes;
 use guion_core::script::Script;
 use guion_night::batch::manifest::{self, CallRow};
-use guion_night::batch::{self, BatchOptions, NightSummary, Progress};
+use guion_night::batch::{self, BatchOptions, NightScripts, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
 use guion_night::report::csv::{self as csv_out, CsvLocale};
 use guion_night::store::Store;
@@ -71,6 +72,15 @@ pub struct Args {
     #[command(flatten)]
     script: flags::ScriptFlag,
 
+    /// A directory of scripts: every *.toml in it is one of the night's scripts (with --script, too).
+    #[arg(long, value_name = "DIR")]
+    scripts: Option<PathBuf>,
+
+    /// Routing rules (TOML) that pick a call's script from its manifest columns, for rows with no
+    /// script column (see above).
+    #[arg(long, value_name = "FILE")]
+    routes: Option<PathBuf>,
+
     #[command(flatten)]
     out: flags::OutFlag,
 
@@ -97,19 +107,24 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (script_text, script, warnings) =
-        guion_night::input::read_script(args.script.required("")?)?;
+    let scripts = read_scripts(&args.script.script, args.scripts.as_deref())?;
     let out = args
         .out
         .required("the directory for the store and the result files")?
         .to_path_buf();
-    for w in &warnings {
-        eprintln!("{w}");
-    }
+    let routes = match &args.routes {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(Routes::parse(&text, &path.display().to_string())?)
+        }
+        None => None,
+    };
+    let used = routes.as_ref().map(Routes::columns).unwrap_or_default();
     let (rows, bad_rows) = if args.manifest.is_dir() {
-        manifest::read_directory(&args.manifest)
+        manifest::read_directory(&args.manifest, &used)
     } else {
-        manifest::read_manifest(&args.manifest)
+        manifest::read_manifest(&args.manifest, &used)
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     for e in &bad_rows {
@@ -117,6 +132,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if rows.is_empty() {
         bail!("{}: no call to score", args.manifest.display());
+    }
+    if let Some(r) = &routes {
+        let ids: Vec<&str> = scripts.iter().map(|(_, s)| s.id.as_str()).collect();
+        let filled: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .flat_map(|r| r.cells.keys().map(String::as_str))
+            .collect();
+        r.check(&ids, &filled.into_iter().collect::<Vec<_>>())?;
     }
     let (jobs, threads) = args.jobs.workers(rows.len());
     let night = args.night.night.clone().unwrap_or_else(today);
@@ -128,8 +151,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let scored = score(&Night {
         rows: &rows,
-        script: &script,
-        script_text: &script_text,
+        scripts: &scripts,
+        routes,
         out: &out,
         options,
         kind: RunKind::Night,
@@ -169,11 +192,56 @@ pub(crate) fn analyser_options(
     }
 }
 
+/// The night's scripts, each with its text (which the store keeps), from --script FILE… and
+/// --scripts DIR, in that order; their warnings are shown. Two files with one id would leave a
+/// manifest's `script` column ambiguous: an error.
+fn read_scripts(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<(String, Script)>> {
+    let mut paths = files.to_vec();
+    if let Some(dir) = dir {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("--scripts {}: cannot read the directory", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        if found.is_empty() {
+            bail!("--scripts {}: no *.toml script in it", dir.display());
+        }
+        found.sort();
+        paths.extend(found);
+    }
+    if paths.is_empty() {
+        bail!("--script FILE (or --scripts DIR) is needed: the brand's script");
+    }
+    let mut scripts: Vec<(String, Script)> = Vec::with_capacity(paths.len());
+    let mut from: Vec<&Path> = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let (text, script, warnings) = guion_night::input::read_script(path)?;
+        for w in &warnings {
+            eprintln!("{w}");
+        }
+        if let Some(i) = scripts.iter().position(|(_, s)| s.id == script.id) {
+            if from[i] == path.as_path() {
+                continue;
+            }
+            bail!(
+                "{} and {} are both script `{}`: a night's scripts need different ids",
+                from[i].display(),
+                path.display(),
+                script.id
+            );
+        }
+        scripts.push((text, script));
+        from.push(path);
+    }
+    Ok(scripts)
+}
+
 /// A night to score, as `guion batch` and `guion bench` run it.
 pub(crate) struct Night<'a> {
     pub rows: &'a [CallRow],
-    pub script: &'a Script,
-    pub script_text: &'a str,
+    /// Each script's text (which the store keeps) and the script.
+    pub scripts: &'a [(String, Script)],
+    pub routes: Option<Routes>,
     pub out: &'a Path,
     pub options: BatchOptions,
     pub kind: RunKind,
@@ -196,20 +264,37 @@ pub(crate) fn score(n: &Night) -> Result<Scored> {
     let out = n.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let store = Store::open(out)?;
-    store.put_script(n.script, n.script_text)?;
+    for (text, script) in n.scripts {
+        store.put_script(script, text)?;
+    }
     let store = Mutex::new(store);
+    let scripts = NightScripts {
+        scripts: n.scripts.iter().map(|(_, s)| s.clone()).collect(),
+        routes: n.routes.clone(),
+    };
     let night = &n.options.night;
     if !n.quiet {
         eprintln!(
-            "batch: {} calls, night {night}, {} worker(s) × {} thread(s), into {}",
+            "batch: {} calls, night {night}, {}, {} worker(s) × {} thread(s), into {}",
             n.rows.len(),
+            match scripts.scripts.as_slice() {
+                [one] => format!("script {} {}", one.id, one.version),
+                several => format!(
+                    "scripts {}",
+                    several
+                        .iter()
+                        .map(|s| format!("{} {}", s.id, s.version))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
             n.options.jobs,
             n.options.analyser.asr.threads,
             out.display()
         );
     }
     let display = Display::new(n.rows, n.quiet);
-    let (summary, run) = batch::cost::run(n.rows, n.script, &n.options, &store, n.kind, &|p| {
+    let (summary, run) = batch::cost::run(n.rows, &scripts, &n.options, &store, n.kind, &|p| {
         display.call(p)
     })?;
     display.finish();

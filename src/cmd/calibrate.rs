@@ -202,7 +202,7 @@ fn script_of(
     steps: &[StepLabel],
     latest: &BTreeMap<&str, (&str, &CallRecord)>,
 ) -> Result<(Script, String, String)> {
-    if let Some(path) = &args.script.script {
+    if let Some(path) = args.script.one()? {
         let (text, script, _) = guion_night::input::read_script(path)?;
         return Ok((script, text, path.display().to_string()));
     }

@@ -148,8 +148,8 @@ impl Routes {
         })
     }
 
-    /// Checks every rule against the night's script ids and the manifest's columns: a rule that
-    /// names an unknown script, or matches on a column the manifest lacks, would route calls
+    /// Checks every rule against the night's script ids and the columns the manifest's rows fill: a
+    /// rule that names an unknown script, or matches on a column no row has, would route calls
     /// nowhere or never, silently.
     pub fn check(&self, ids: &[&str], columns: &[&str]) -> Result<(), RouteError> {
         for (i, r) in self.rules.iter().enumerate() {
@@ -167,7 +167,7 @@ impl Routes {
             }
             if let Some((c, _)) = r.when.iter().find(|(c, _)| !columns.contains(&c.as_str())) {
                 return Err(error(format!(
-                    "the manifest has no column `{c}` (it has {})",
+                    "no row of the manifest has a value in column `{c}` (they have {})",
                     columns.join(", ")
                 )));
             }
@@ -373,7 +373,7 @@ script = "acme-sales"
         let err = r
             .check(&["acme-claims", "acme-sales"], &["queue", "language"])
             .unwrap_err();
-        assert!(err.to_string().contains("no column `campaign`"), "{err}");
+        assert!(err.to_string().contains("in column `campaign`"), "{err}");
         assert!(
             r.check(
                 &["acme-claims", "acme-sales"],
