@@ -21,35 +21,56 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Score a night of calls against the brand's script, in parallel, resumably.
+/// Score a night of calls against the brand's scripts, in parallel, resumably.
 ///
 /// MANIFEST is a CSV with the columns call_id, path, agent_id, vendor, site, sourcing
 /// (insourced|outsourced) and optionally language (es, en; default: detected), started_at
-/// (2026-11-22T09:30:00) and channels (agent-left|agent-right|mono); path is a recording or a
-/// transcript, relative to the manifest. Or MANIFEST is a directory of calls with a metadata.csv
-/// beside them (the same columns; path may be left out when the file's name is the call id).
-/// Every bad row is reported with its line and the good rows still run.
+/// (2026-11-22T09:30:00), channels (agent-left|agent-right|mono) and script (a script id); path is
+/// a recording or a transcript, relative to the manifest. Or MANIFEST is a directory of calls with a
+/// metadata.csv beside them (the same columns; path may be left out when the file's name is the call
+/// id). Every bad row is reported with its line and the good rows still run.
+///
+/// A night may mix call types, each with its script: give --script more than once, or --scripts DIR
+/// (every *.toml in it), or both; ids must differ. Each call is scored against the script its row's
+/// script column names; a row without one takes the first --routes rule that matches it, else the
+/// night's only script. A row whose script is unknown, or that no rule routes when there are
+/// several scripts, is stored as failed with the manifest's file:line and why; the night goes on.
+/// --routes FILE is TOML, tried in order, first match wins, values compared without case:
+///   [[route]]
+///   queue = "claims"                  # any manifest column (queue, campaign, language, vendor…)
+///   script = "acme-reclamaciones"
+///   [[route]]
+///   campaign = ["renewals", "winback"] # any of these; every condition of a rule must hold
+///   script = "acme-ventas"
+/// A rule naming a script the night lacks, or a column no row fills, stops the night before it
+/// starts (file:line and the rule's number). Each worker compiles every script once.
 ///
 /// Each of --jobs workers loads Whisper (on its first recording) and the encoder once and takes calls
 /// one at a time; by default jobs × threads-per-job = the machine's cores. Every result goes into
-/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, the script's
+/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, its script's
 /// id and version and the options: a second run skips what is done, and a run killed at any point then
 /// run again ends exactly as an uninterrupted one. Failed calls are recorded with their reason (and
 /// tried again on the next run); they never stop the night. Nights accumulate in the store.
 ///
 /// After the run, DIR gets (regenerated from the store):
 ///   calls.csv         one row per call of every night: night, call_id, agent_id, vendor, site,
-///                     sourcing, language, started_at, status (scored|failed|wrong_language), reason, duration_s,
-///                     adherence, steps_done, steps_required, forbidden, tone_<label> shares,
-///                     values_shown, models
-///   steps.csv         call × step: night, call_id, step, status, similarity, match, start, end, evidence
+///                     sourcing, language, started_at, script, script_version (what it was scored
+///                     against; empty when it failed), status (scored|failed|wrong_language), reason,
+///                     duration_s, adherence, steps_done, steps_required, forbidden, tone_<label>
+///                     shares, values_shown, models, reviews
+///   steps.csv         call × step: night, call_id, script, step, status, similarity, match, start,
+///                     end, evidence, guion_status, reviewed_by, reviewed_at, review_why
 ///   utterances.jsonl  {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
 ///   agents.csv        this night per agent; vendors.csv per vendor; sourcing.csv in-house vs
 ///                     outsourced and their adherence gap. Columns: name, vendor, site, sourcing, calls,
 ///                     failed, wrong_language, then value, _low and _high (95 % interval) of adherence,
 ///                     forbidden_per_100, done_<step> (completion rate), tone_<label> (mean share),
 ///                     value_<id> (share of calls where the value showed). Wilson intervals for rates,
-///                     bootstrap over calls (2,000 resamples, seeded) for means.
+///                     bootstrap over calls (2,000 resamples, seeded) for means. With several
+///                     scripts in the night, a step means something only within its script: its
+///                     columns are done_<script>/<step>, over the calls scored against that script;
+///                     adherence, forbidden phrases, tone and values are over all of the group's
+///                     calls, each measured against its own script.
 ///   runs.csv          one row per run of every night (and of `guion bench`): the machine, workers ×
 ///                     threads, the calls this run analysed (reused results are not counted), the
 ///                     recorded audio it heard, wall and CPU time, audio_hours_per_core_hour,
