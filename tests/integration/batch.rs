@@ -618,6 +618,44 @@ fn a_night_of_two_scripts_scores_each_call_against_its_own() {
             .contains("no step \"disclosure\"")
     );
 
+    // --scripts DIR: every script in it, the same night; a second file with an id already given is
+    // refused (a script column naming it would be ambiguous).
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    for s in [ACME, TELCO] {
+        let name = Path::new(s).file_name().unwrap();
+        std::fs::copy(util::fixture(s), scripts.join(name)).unwrap();
+    }
+    std::fs::write(scripts.join("notes.txt"), "not a script").unwrap();
+    let from_dir = dir.path().join("from-dir");
+    let output = guion(&[
+        "batch",
+        manifest.to_str().unwrap(),
+        "--scripts",
+        scripts.to_str().unwrap(),
+        "--routes",
+        routes.to_str().unwrap(),
+        "--out",
+        from_dir.to_str().unwrap(),
+        "--night",
+        "2026-11-22",
+        "--no-meaning",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(read(&from_dir, "calls.csv"), read(&out, "calls.csv"));
+    let twice = batch(
+        &manifest,
+        &dir.path().join("twice"),
+        &["--scripts", scripts.to_str().unwrap(), "--no-meaning"],
+    );
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert_eq!(twice.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("are both script `acme-seguros`"),
+        "{stderr}"
+    );
+
     // A rule naming a script the night does not have stops the night before it starts.
     std::fs::write(
         &routes,
