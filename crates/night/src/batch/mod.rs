@@ -31,14 +31,6 @@ pub struct NightScripts {
 }
 
 impl NightScripts {
-    /// One script for every call.
-    pub fn one(script: Script) -> NightScripts {
-        NightScripts {
-            scripts: vec![script],
-            routes: None,
-        }
-    }
-
     /// How calls find their script: the scripts' ids and the rules.
     pub fn routing(&self) -> Routing {
         Routing {
