@@ -38,7 +38,7 @@ use std::time::Instant;
 /// --routes FILE is TOML, tried in order, first match wins, values compared without case:
 ///   [[route]]
 ///   queue = "claims"                  # any manifest column (queue, campaign, language, vendor…)
-///   script = "acme-reclamaciones"
+///   script = "acme-siniestros"
 ///   [[route]]
 ///   campaign = ["renewals", "winback"] # any of these; every condition of a rule must hold
 ///   script = "acme-ventas"
@@ -47,10 +47,11 @@ use std::time::Instant;
 ///
 /// Each of --jobs workers loads Whisper (on its first recording) and the encoder once and takes calls
 /// one at a time; by default jobs × threads-per-job = the machine's cores. Every result goes into
-/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, its script's
-/// id and version and the options: a second run skips what is done, and a run killed at any point then
-/// run again ends exactly as an uninterrupted one. Failed calls are recorded with their reason (and
-/// tried again on the next run); they never stop the night. Nights accumulate in the store.
+/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, its
+/// script's id and version and the options: a second run skips what is done, and a run killed at
+/// any point then run again ends exactly as an uninterrupted one. Failed calls are recorded with
+/// their reason (and tried again on the next run); they never stop the night. Nights accumulate in
+/// the store.
 ///
 /// After the run, DIR gets (regenerated from the store):
 ///   calls.csv         one row per call of every night: night, call_id, agent_id, vendor, site,

@@ -6,7 +6,7 @@
 //! ```toml
 //! [[route]]
 //! queue = "claims"              # a manifest column and the value it must hold
-//! script = "acme-reclamaciones" # the script id the call is scored against
+//! script = "acme-siniestros" # the script id the call is scored against
 //!
 //! [[route]]
 //! campaign = ["renewals", "winback"]   # any of these

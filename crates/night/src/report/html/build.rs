@@ -443,6 +443,13 @@ fn worst_utterance(record: &CallRecord) -> Option<&UtteranceRecord> {
 }
 
 fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCall> {
+    // On a night of several scripts, "3 of 8 steps" needs to say of which.
+    let several = scored
+        .iter()
+        .map(|(_, r)| r.script.id.as_str())
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
     let mut ranked: Vec<(&StoredCall, &CallRecord, f64)> = scored
         .iter()
         .filter_map(|(c, r)| r.adherence.map(|a| (*c, *r, a)))
@@ -464,12 +471,17 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                 site: c.meta.site.clone(),
                 adherence: pct(a),
                 steps: format!(
-                    "{} of {} steps done{}",
+                    "{} of {} steps{} done{}",
                     r.steps
                         .iter()
                         .filter(|s| s.status == StepStatus::Done)
                         .count(),
                     r.steps.len(),
+                    if several {
+                        format!(" of {}", r.script.id)
+                    } else {
+                        String::new()
+                    },
                     if unclear > 0 {
                         format!(", {unclear} unclear")
                     } else {
