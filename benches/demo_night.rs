@@ -42,10 +42,16 @@ fn words(dir: &Path) -> (BTreeMap<(String, String), String>, BTreeMap<String, St
 fn statuses(dir: &Path) -> BTreeMap<(String, String), String> {
     let path = dir.join("steps.csv");
     let mut r = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = r.headers().expect("header").clone();
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let (call, step, status) = (col("call_id"), col("step"), col("status"));
     r.records()
         .map(|row| {
             let row = row.expect("steps.csv row");
-            ((row[1].to_string(), row[2].to_string()), row[3].to_string())
+            (
+                (row[call].to_string(), row[step].to_string()),
+                row[status].to_string(),
+            )
         })
         .collect()
 }

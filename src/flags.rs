@@ -35,17 +35,29 @@ fn language(s: &str) -> Result<String, String> {
 /// The brand's script.
 #[derive(clap::Args, Clone)]
 pub struct ScriptFlag {
-    /// The brand's script (TOML); see `guion script check`.
+    /// The brand's script (TOML); see `guion script check`. `guion batch` takes it more than once
+    /// for a night of several scripts.
     #[arg(long, short, value_name = "FILE")]
-    pub script: Option<PathBuf>,
+    pub script: Vec<PathBuf>,
 }
 
 impl ScriptFlag {
-    /// The script, or the error that asks for it (`or` says what else would do).
+    /// The one script, or the error that asks for it (`or` says what else would do).
     pub fn required(&self, or: &str) -> Result<&Path> {
-        self.script
-            .as_deref()
+        self.one()?
             .with_context(|| format!("--script FILE is needed{or}"))
+    }
+
+    /// The one script, if given; more than one is an error (only `guion batch` takes several).
+    pub fn one(&self) -> Result<Option<&Path>> {
+        match self.script.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            _ => anyhow::bail!(
+                "--script is given {} times: this command takes one script",
+                self.script.len()
+            ),
+        }
     }
 }
 

@@ -5,9 +5,10 @@ use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
 use guion_core::call::{Outcome, StoredCall};
 use guion_core::cost::{Run, RunKind};
+use guion_core::route::Routes;
 use guion_core::script::Script;
 use guion_night::batch::manifest::{self, CallRow};
-use guion_night::batch::{self, BatchOptions, NightSummary, Progress};
+use guion_night::batch::{self, BatchOptions, NightScripts, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
 use guion_night::report::csv::{self as csv_out, CsvLocale};
 use guion_night::store::Store;
@@ -20,35 +21,57 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Score a night of calls against the brand's script, in parallel, resumably.
+/// Score a night of calls against the brand's scripts, in parallel, resumably.
 ///
 /// MANIFEST is a CSV with the columns call_id, path, agent_id, vendor, site, sourcing
 /// (insourced|outsourced) and optionally language (es, en; default: detected), started_at
-/// (2026-11-22T09:30:00) and channels (agent-left|agent-right|mono); path is a recording or a
-/// transcript, relative to the manifest. Or MANIFEST is a directory of calls with a metadata.csv
-/// beside them (the same columns; path may be left out when the file's name is the call id).
-/// Every bad row is reported with its line and the good rows still run.
+/// (2026-11-22T09:30:00), channels (agent-left|agent-right|mono) and script (a script id); path is
+/// a recording or a transcript, relative to the manifest. Or MANIFEST is a directory of calls with a
+/// metadata.csv beside them (the same columns; path may be left out when the file's name is the call
+/// id). Every bad row is reported with its line and the good rows still run.
+///
+/// A night may mix call types, each with its script: give --script more than once, or --scripts DIR
+/// (every *.toml in it), or both; ids must differ. Each call is scored against the script its row's
+/// script column names; a row without one takes the first --routes rule that matches it, else the
+/// night's only script. A row whose script is unknown, or that no rule routes when there are
+/// several scripts, is stored as failed with the manifest's file:line and why; the night goes on.
+/// --routes FILE is TOML, tried in order, first match wins, values compared without case:
+///   [[route]]
+///   queue = "claims"                  # any manifest column (queue, campaign, language, vendor…)
+///   script = "acme-siniestros"
+///   [[route]]
+///   campaign = ["renewals", "winback"] # any of these; every condition of a rule must hold
+///   script = "acme-ventas"
+/// A rule naming a script the night lacks, or a column no row fills, stops the night before it
+/// starts (file:line and the rule's number). Each worker compiles every script once.
 ///
 /// Each of --jobs workers loads Whisper (on its first recording) and the encoder once and takes calls
 /// one at a time; by default jobs × threads-per-job = the machine's cores. Every result goes into
-/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, the script's
-/// id and version and the options: a second run skips what is done, and a run killed at any point then
-/// run again ends exactly as an uninterrupted one. Failed calls are recorded with their reason (and
-/// tried again on the next run); they never stop the night. Nights accumulate in the store.
+/// DIR/guion.sqlite as soon as it is made, keyed by the call's content (sha256), the models, its
+/// script's id and version and the options: a second run skips what is done, and a run killed at
+/// any point then run again ends exactly as an uninterrupted one. Failed calls are recorded with
+/// their reason (and tried again on the next run); they never stop the night. Nights accumulate in
+/// the store.
 ///
 /// After the run, DIR gets (regenerated from the store):
 ///   calls.csv         one row per call of every night: night, call_id, agent_id, vendor, site,
-///                     sourcing, language, started_at, status (scored|failed|wrong_language), reason, duration_s,
-///                     adherence, steps_done, steps_required, forbidden, tone_<label> shares,
-///                     values_shown, models
-///   steps.csv         call × step: night, call_id, step, status, similarity, match, start, end, evidence
+///                     sourcing, language, started_at, script, script_version (what it was scored
+///                     against; empty when it failed), status (scored|failed|wrong_language), reason,
+///                     duration_s, adherence, steps_done, steps_required, forbidden, tone_<label>
+///                     shares, values_shown, models, reviews
+///   steps.csv         call × step: night, call_id, script, step, status, similarity, match, start,
+///                     end, evidence, guion_status, reviewed_by, reviewed_at, review_why
 ///   utterances.jsonl  {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
 ///   agents.csv        this night per agent; vendors.csv per vendor; sourcing.csv in-house vs
 ///                     outsourced and their adherence gap. Columns: name, vendor, site, sourcing, calls,
 ///                     failed, wrong_language, then value, _low and _high (95 % interval) of adherence,
 ///                     forbidden_per_100, done_<step> (completion rate), tone_<label> (mean share),
 ///                     value_<id> (share of calls where the value showed). Wilson intervals for rates,
-///                     bootstrap over calls (2,000 resamples, seeded) for means.
+///                     bootstrap over calls (2,000 resamples, seeded) for means. With several
+///                     scripts in the night, a step means something only within its script: its
+///                     columns are done_<script>/<step>, over the calls scored against that script;
+///                     adherence, forbidden phrases, tone and values are over all of the group's
+///                     calls, each measured against its own script.
 ///   runs.csv          one row per run of every night (and of `guion bench`): the machine, workers ×
 ///                     threads, the calls this run analysed (reused results are not counted), the
 ///                     recorded audio it heard, wall and CPU time, audio_hours_per_core_hour,
@@ -70,6 +93,15 @@ pub struct Args {
 
     #[command(flatten)]
     script: flags::ScriptFlag,
+
+    /// A directory of scripts: every *.toml in it is one of the night's scripts (with --script, too).
+    #[arg(long, value_name = "DIR")]
+    scripts: Option<PathBuf>,
+
+    /// Routing rules (TOML) that pick a call's script from its manifest columns, for rows with no
+    /// script column (see above).
+    #[arg(long, value_name = "FILE")]
+    routes: Option<PathBuf>,
 
     #[command(flatten)]
     out: flags::OutFlag,
@@ -97,19 +129,24 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (script_text, script, warnings) =
-        guion_night::input::read_script(args.script.required("")?)?;
+    let scripts = read_scripts(&args.script.script, args.scripts.as_deref())?;
     let out = args
         .out
         .required("the directory for the store and the result files")?
         .to_path_buf();
-    for w in &warnings {
-        eprintln!("{w}");
-    }
+    let routes = match &args.routes {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(Routes::parse(&text, &path.display().to_string())?)
+        }
+        None => None,
+    };
+    let used = routes.as_ref().map(Routes::columns).unwrap_or_default();
     let (rows, bad_rows) = if args.manifest.is_dir() {
-        manifest::read_directory(&args.manifest)
+        manifest::read_directory(&args.manifest, &used)
     } else {
-        manifest::read_manifest(&args.manifest)
+        manifest::read_manifest(&args.manifest, &used)
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     for e in &bad_rows {
@@ -117,6 +154,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if rows.is_empty() {
         bail!("{}: no call to score", args.manifest.display());
+    }
+    if let Some(r) = &routes {
+        let ids: Vec<&str> = scripts.iter().map(|(_, s)| s.id.as_str()).collect();
+        let filled: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .flat_map(|r| r.cells.keys().map(String::as_str))
+            .collect();
+        r.check(&ids, &filled.into_iter().collect::<Vec<_>>())?;
     }
     let (jobs, threads) = args.jobs.workers(rows.len());
     let night = args.night.night.clone().unwrap_or_else(today);
@@ -128,8 +173,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let scored = score(&Night {
         rows: &rows,
-        script: &script,
-        script_text: &script_text,
+        scripts: &scripts,
+        routes,
         out: &out,
         options,
         kind: RunKind::Night,
@@ -169,11 +214,56 @@ pub(crate) fn analyser_options(
     }
 }
 
+/// The night's scripts, each with its text (which the store keeps), from --script FILE… and
+/// --scripts DIR, in that order; their warnings are shown. Two files with one id would leave a
+/// manifest's `script` column ambiguous: an error.
+fn read_scripts(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<(String, Script)>> {
+    let mut paths = files.to_vec();
+    if let Some(dir) = dir {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("--scripts {}: cannot read the directory", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        if found.is_empty() {
+            bail!("--scripts {}: no *.toml script in it", dir.display());
+        }
+        found.sort();
+        paths.extend(found);
+    }
+    if paths.is_empty() {
+        bail!("--script FILE (or --scripts DIR) is needed: the brand's script");
+    }
+    let mut scripts: Vec<(String, Script)> = Vec::with_capacity(paths.len());
+    let mut from: Vec<&Path> = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let (text, script, warnings) = guion_night::input::read_script(path)?;
+        for w in &warnings {
+            eprintln!("{w}");
+        }
+        if let Some(i) = scripts.iter().position(|(_, s)| s.id == script.id) {
+            if from[i] == path.as_path() {
+                continue;
+            }
+            bail!(
+                "{} and {} are both script `{}`: a night's scripts need different ids",
+                from[i].display(),
+                path.display(),
+                script.id
+            );
+        }
+        scripts.push((text, script));
+        from.push(path);
+    }
+    Ok(scripts)
+}
+
 /// A night to score, as `guion batch` and `guion bench` run it.
 pub(crate) struct Night<'a> {
     pub rows: &'a [CallRow],
-    pub script: &'a Script,
-    pub script_text: &'a str,
+    /// Each script's text (which the store keeps) and the script.
+    pub scripts: &'a [(String, Script)],
+    pub routes: Option<Routes>,
     pub out: &'a Path,
     pub options: BatchOptions,
     pub kind: RunKind,
@@ -196,20 +286,37 @@ pub(crate) fn score(n: &Night) -> Result<Scored> {
     let out = n.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let store = Store::open(out)?;
-    store.put_script(n.script, n.script_text)?;
+    for (text, script) in n.scripts {
+        store.put_script(script, text)?;
+    }
     let store = Mutex::new(store);
+    let scripts = NightScripts {
+        scripts: n.scripts.iter().map(|(_, s)| s.clone()).collect(),
+        routes: n.routes.clone(),
+    };
     let night = &n.options.night;
     if !n.quiet {
         eprintln!(
-            "batch: {} calls, night {night}, {} worker(s) × {} thread(s), into {}",
+            "batch: {} calls, night {night}, {}, {} worker(s) × {} thread(s), into {}",
             n.rows.len(),
+            match scripts.scripts.as_slice() {
+                [one] => format!("script {} {}", one.id, one.version),
+                several => format!(
+                    "scripts {}",
+                    several
+                        .iter()
+                        .map(|s| format!("{} {}", s.id, s.version))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
             n.options.jobs,
             n.options.analyser.asr.threads,
             out.display()
         );
     }
     let display = Display::new(n.rows, n.quiet);
-    let (summary, run) = batch::cost::run(n.rows, n.script, &n.options, &store, n.kind, &|p| {
+    let (summary, run) = batch::cost::run(n.rows, &scripts, &n.options, &store, n.kind, &|p| {
         display.call(p)
     })?;
     display.finish();

@@ -96,7 +96,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             demo
         }
     };
-    let (script_text, script, warnings) = if args.manifest.is_none() && args.script.script.is_none()
+    let (script_text, script, warnings) = if args.manifest.is_none() && args.script.one()?.is_none()
     {
         let (script, warnings) = Script::parse(DEMO_SCRIPT, DEMO_SCRIPT_NAME)?;
         (DEMO_SCRIPT.to_string(), script, warnings)
@@ -112,9 +112,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     let (rows, bad_rows) = if manifest.is_dir() {
-        manifest::read_directory(&manifest)
+        manifest::read_directory(&manifest, &[])
     } else {
-        manifest::read_manifest(&manifest)
+        manifest::read_manifest(&manifest, &[])
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     for e in &bad_rows {
@@ -129,8 +129,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let date = guion_core::clock::date(flags::unix_now());
     let scored = night::score(&Night {
         rows: &sample,
-        script: &script,
-        script_text: &script_text,
+        scripts: &[(script_text, script)],
+        routes: None,
         out: &out,
         options: BatchOptions {
             night: format!("calibration-{date}"),

@@ -44,6 +44,11 @@ use std::process::ExitCode;
 /// "disagreements"}], "values": {"overall", "values": [{"value", "n", "agreement", "kappa",
 /// "precision", "recall"}]}, "unmatched": ["file:line: why"]}.
 ///
+/// A night of several scripts is calibrated per script: each label is compared under the script its
+/// call was scored against (a step id means something only within it), and each script gets its
+/// own table (--json: {"scripts": [as above, without "unmatched"], "unmatched"}); --write-script then
+/// needs --script FILE to say which script to write.
+///
 /// Exit status 1 when some label names no stored call or no step of its script (each is listed).
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -114,44 +119,119 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
 
-    let (script, text, file) = script_of(&args, &store, &steps, &latest)?;
-    let record_of = |id: &str| {
-        latest
-            .get(id)
-            .map(|(_, r)| *r)
-            .filter(|r| r.script.id == script.id)
+    // A step id means something only within its script: each labelled call is compared under the
+    // script it was scored against, and each script is calibrated on its own calls.
+    let scripts = scripts_of(&args, &store, &steps, &values, &latest)?;
+    if args.write_script.is_some() && scripts.len() > 1 {
+        bail!(
+            "the labelled calls were scored against several scripts ({}): --write-script writes              one; choose it with --script FILE",
+            scripts
+                .iter()
+                .map(|(s, _, _)| format!("{} {}", s.id, s.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    // With --script, every stored version of that id is compared (as before several scripts).
+    let exact = args.script.one()?.is_none();
+    let scored_against = |id: &str, script: &Script| {
+        latest.get(id).is_some_and(|(_, r)| {
+            r.script.id == script.id && (!exact || r.script.version == script.version)
+        })
     };
-    let (compared, mut unmatched) = calibrate::compare(&steps, record_of);
-    let (compared_values, unmatched_values) = calibrate::compare_values(&values, record_of);
-    unmatched.extend(unmatched_values);
-    let calibration = calibrate::calibrate(&script, &compared);
-    let value_calibration =
-        (!compared_values.is_empty()).then(|| calibrate::calibrate_values(&compared_values));
+    let mut unmatched = Vec::new();
+    let mut results = Vec::new();
+    for (script, text, file) in scripts {
+        let record_of = |id: &str| {
+            latest
+                .get(id)
+                .map(|(_, r)| *r)
+                .filter(|_| scored_against(id, &script))
+        };
+        let mine: Vec<StepLabel> = steps
+            .iter()
+            .filter(|l| scored_against(&l.call_id, &script))
+            .cloned()
+            .collect();
+        let my_values: Vec<ValueLabel> = values
+            .iter()
+            .filter(|l| scored_against(&l.call_id, &script))
+            .cloned()
+            .collect();
+        let (compared, u) = calibrate::compare(&mine, record_of);
+        let (compared_values, u_values) = calibrate::compare_values(&my_values, record_of);
+        unmatched.extend(u);
+        unmatched.extend(u_values);
+        let calibration = calibrate::calibrate(&script, &compared);
+        let value_calibration =
+            (!compared_values.is_empty()).then(|| calibrate::calibrate_values(&compared_values));
+        results.push((script, text, file, compared, calibration, value_calibration));
+    }
+    // Labels of calls under none of the scripts (not stored, or scored against another).
+    let (_, u) = calibrate::compare(
+        &steps
+            .iter()
+            .filter(|l| !results.iter().any(|r| scored_against(&l.call_id, &r.0)))
+            .cloned()
+            .collect::<Vec<_>>(),
+        |_| None,
+    );
+    let (_, u_values) = calibrate::compare_values(
+        &values
+            .iter()
+            .filter(|l| !results.iter().any(|r| scored_against(&l.call_id, &r.0)))
+            .cloned()
+            .collect::<Vec<_>>(),
+        |_| None,
+    );
+    unmatched.extend(u);
+    unmatched.extend(u_values);
 
     let mut out = std::io::stdout().lock();
     if args.json.json {
-        let json = serde_json::json!({
-            "script": {"id": script.id, "version": script.version},
-            "overall": calibration.overall,
-            "steps": calibration.steps,
-            "values": value_calibration,
-            "unmatched": unmatched,
-        });
+        let one = |(script, _, _, _, calibration, values): &(
+            Script,
+            String,
+            String,
+            Vec<Compared>,
+            Calibration,
+            Option<ValuesCalibration>,
+        )| {
+            serde_json::json!({
+                "script": {"id": script.id, "version": script.version},
+                "overall": calibration.overall,
+                "steps": calibration.steps,
+                "values": values,
+            })
+        };
+        let json = match results.as_slice() {
+            [only] => {
+                let mut json = one(only);
+                json["unmatched"] = serde_json::json!(unmatched);
+                json
+            }
+            several => serde_json::json!({
+                "scripts": several.iter().map(one).collect::<Vec<_>>(),
+                "unmatched": unmatched,
+            }),
+        };
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
-        print_view(
-            &mut out,
-            &script,
-            &compared,
-            &calibration,
-            value_calibration.as_ref(),
-        )?;
+        for (i, (script, _, _, compared, calibration, values)) in results.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            print_view(&mut out, script, compared, calibration, values.as_ref())?;
+        }
         for u in &unmatched {
             writeln!(out, "unmatched: {u}")?;
         }
     }
 
+    let Some((script, text, file, _, calibration, _)) = results.into_iter().next() else {
+        unreachable!("scripts_of gives at least one script");
+    };
     if let Some(path) = &args.write_script {
         let changes: Vec<StepThresholds> = calibration
             .steps
@@ -195,51 +275,49 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// The script the labelled calls were scored against: --script, or the one the batch stored.
-fn script_of(
+/// The scripts the labelled calls were scored against: --script, or those the batch stored (each
+/// id and version, in id order).
+fn scripts_of(
     args: &Args,
     store: &Store,
     steps: &[StepLabel],
+    values: &[ValueLabel],
     latest: &BTreeMap<&str, (&str, &CallRecord)>,
-) -> Result<(Script, String, String)> {
-    if let Some(path) = &args.script.script {
+) -> Result<Vec<(Script, String, String)>> {
+    if let Some(path) = args.script.one()? {
         let (text, script, _) = guion_night::input::read_script(path)?;
-        return Ok((script, text, path.display().to_string()));
+        return Ok(vec![(script, text, path.display().to_string())]);
     }
-    let used: BTreeSet<(&str, &str)> = steps
+    let labelled: Vec<&str> = steps
         .iter()
-        .filter_map(|l| latest.get(l.call_id.as_str()))
-        .chain(if steps.is_empty() {
-            latest.values().collect()
-        } else {
-            vec![]
-        })
+        .map(|l| l.call_id.as_str())
+        .chain(values.iter().map(|l| l.call_id.as_str()))
+        .collect();
+    let used: BTreeSet<(&str, &str)> = labelled
+        .iter()
+        .filter_map(|id| latest.get(id))
         .map(|(_, r)| (r.script.id.as_str(), r.script.version.as_str()))
         .collect();
-    let (id, version) = match used.len() {
-        0 => bail!(
+    if used.is_empty() {
+        bail!(
             "no labelled call is stored as scored in {}",
             args.dir.display()
-        ),
-        1 => *used.iter().next().expect("one"),
-        _ => bail!(
-            "the labelled calls were scored against several scripts ({}): choose one with --script FILE",
-            used.iter()
-                .map(|(i, v)| format!("{i} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let text = store.script_text(id, version)?.with_context(|| {
-        format!(
-            "{}: the store does not keep the text of script {id} {version} (scored before guion \
-             kept it): give it with --script FILE",
-            args.dir.display()
-        )
-    })?;
-    let file = format!("{id} {version} (as stored)");
-    let (script, _) = Script::parse(&text, &file)?;
-    Ok((script, text, file))
+        );
+    }
+    used.into_iter()
+        .map(|(id, version)| {
+            let text = store.script_text(id, version)?.with_context(|| {
+                format!(
+                    "{}: the store does not keep the text of script {id} {version} (scored before \
+                     guion kept it): give it with --script FILE",
+                    args.dir.display()
+                )
+            })?;
+            let file = format!("{id} {version} (as stored)");
+            let (script, _) = Script::parse(&text, &file)?;
+            Ok((script, text, file))
+        })
+        .collect()
 }
 
 fn fmt(x: Option<f64>) -> String {

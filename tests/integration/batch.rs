@@ -327,3 +327,349 @@ fn failure_reasons_are_redacted_before_they_are_stored() {
         "the store holds the card number"
     );
 }
+
+/// A night of two scripts (text dialogues, words only): each call is scored against the script its
+/// row names or the routing rules pick; an unknown script id and a row no rule routes are stored as
+/// failed with the manifest's file:line while the rest of the night runs; every output says which
+/// script scored a call; the store keeps both scripts and keys each result by its call's script.
+#[test]
+fn a_night_of_two_scripts_scores_each_call_against_its_own() {
+    const TELCO: &str = "examples/scripts/telco-en.toml";
+    let dir = util::tempdir();
+    let dialogue = |id: &str| util::fixture(&format!("examples/night/dialogues/{id}.txt"));
+    let manifest = dir.path().join("manifest.csv");
+    let write_manifest = |first_script: &str| {
+        let rows = [
+            // An explicit script wins over the rule that would route its queue elsewhere.
+            (
+                "20261122-mad-01",
+                "mad-lucia",
+                "Acme in-house",
+                "es",
+                first_script,
+                "mobile",
+            ),
+            (
+                "20261122-mad-10",
+                "mad-elena",
+                "Acme in-house",
+                "en",
+                "",
+                "mobile",
+            ),
+            (
+                "20261122-mnl-04",
+                "mnl-joy",
+                "CallNova",
+                "en",
+                "northwind-mobile",
+                "cards",
+            ),
+            (
+                "20261122-bog-01",
+                "bog-andres",
+                "Contacta BPO",
+                "es",
+                "acme-typo",
+                "claims",
+            ),
+            (
+                "20261122-mad-02",
+                "mad-lucia",
+                "Acme in-house",
+                "es",
+                "",
+                "home",
+            ),
+            (
+                "20261122-bog-09",
+                "bog-camilo",
+                "Contacta BPO",
+                "en",
+                "",
+                "claims",
+            ),
+        ];
+        let mut text =
+            String::from("call_id,path,agent_id,vendor,site,sourcing,language,script,queue\n");
+        for (id, agent, vendor, language, script, queue) in rows {
+            let sourcing = if vendor == "Acme in-house" {
+                "insourced"
+            } else {
+                "outsourced"
+            };
+            text.push_str(&format!(
+                "{id},{},{agent},{vendor},site,{sourcing},{language},{script},{queue}\n",
+                dialogue(id).display()
+            ));
+        }
+        std::fs::write(&manifest, text).unwrap();
+    };
+    write_manifest("acme-seguros");
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        "[[route]]\nqueue = \"mobile\"\nscript = \"northwind-mobile\"\n\n\
+         [[route]]\nqueue = [\"claims\", \"Cards\"]\nscript = \"acme-seguros\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = || {
+        batch(
+            &manifest,
+            &out,
+            &[
+                "--script",
+                TELCO,
+                "--routes",
+                routes.to_str().unwrap(),
+                "--no-meaning",
+                "--quiet",
+            ],
+        )
+    };
+    let output = run();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("4 scored"), "{stderr}");
+
+    let rows = csv_rows(&out, "calls.csv");
+    let col = |name: &str| column(&out, "calls.csv", name);
+    let (id, script, version, status, reason) = (
+        col("call_id"),
+        col("script"),
+        col("script_version"),
+        col("status"),
+        col("reason"),
+    );
+    let find = |call: &str| rows.iter().find(|r| &r[id] == call).unwrap().clone();
+    let scored_against = |call: &str| find(call)[script].to_string();
+    assert_eq!(
+        scored_against("20261122-mad-01"),
+        "acme-seguros",
+        "the script column wins"
+    );
+    assert_eq!(&find("20261122-mad-01")[version], "2026-11");
+    assert_eq!(
+        scored_against("20261122-mad-10"),
+        "northwind-mobile",
+        "routed by queue"
+    );
+    assert_eq!(scored_against("20261122-mnl-04"), "northwind-mobile");
+    assert_eq!(
+        scored_against("20261122-bog-09"),
+        "acme-seguros",
+        "any of a rule's values"
+    );
+    let manifest_name = manifest.display().to_string();
+    let typo = find("20261122-bog-01");
+    assert_eq!(&typo[status], "failed");
+    assert!(
+        typo[reason].starts_with(&format!("{manifest_name}:5: unknown script `acme-typo`")),
+        "{:?}",
+        typo
+    );
+    let unrouted = find("20261122-mad-02");
+    assert_eq!(&unrouted[status], "failed");
+    assert!(
+        unrouted[reason].starts_with(&format!("{manifest_name}:6: no script for this call")),
+        "{:?}",
+        unrouted
+    );
+    assert_eq!(
+        &unrouted[script], "",
+        "a failed call was scored against no script"
+    );
+    assert!(
+        !rows.iter().any(|r| r[col("models")].contains("script=")),
+        "the script has its own columns"
+    );
+
+    // steps.csv: each call's steps are its own script's.
+    let steps = csv_rows(&out, "steps.csv");
+    let steps_col = |name: &str| column(&out, "steps.csv", name);
+    let (s_call, s_script, s_step) = (steps_col("call_id"), steps_col("script"), steps_col("step"));
+    for s in &steps {
+        assert_eq!(s[s_script], scored_against(&s[s_call]), "{s:?}");
+    }
+    let of = |call: &str| {
+        steps
+            .iter()
+            .filter(|s| &s[s_call] == call)
+            .map(|s| s[s_step].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(of("20261122-mad-01").contains(&"disclosure".to_string()));
+    assert!(of("20261122-mad-10").contains(&"recording_notice".to_string()));
+
+    // The rollups: a step's completion is per script's step; both greetings are their own column.
+    let vendors = read(&out, "vendors.csv");
+    let header = vendors.lines().next().unwrap();
+    for c in [
+        "done_acme-seguros/greeting",
+        "done_northwind-mobile/greeting",
+        "adherence",
+    ] {
+        assert!(header.split(',').any(|h| h == c), "{c} not in {header}");
+    }
+
+    // The store keeps both scripts; a rerun reuses every result; a call moved to the other script
+    // is scored again (its key holds its script), the others are reused.
+    let store = guion_night::store::Store::open_existing(&out).unwrap();
+    assert!(
+        store
+            .script_text("acme-seguros", "2026-11")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .script_text("northwind-mobile", "2026.2")
+            .unwrap()
+            .is_some()
+    );
+    drop(store);
+    let again = run();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("0 scored, 4 already in the store, 2 failed"),
+        "{stderr}"
+    );
+    write_manifest("northwind-mobile");
+    let moved = run();
+    let stderr = String::from_utf8_lossy(&moved.stderr);
+    assert!(
+        stderr.contains("1 scored, 3 already in the store, 2 failed"),
+        "{stderr}"
+    );
+    assert_eq!(
+        csv_rows(&out, "calls.csv")
+            .iter()
+            .find(|r| &r[id] == "20261122-mad-01")
+            .map(|r| r[script].to_string())
+            .as_deref(),
+        Some("northwind-mobile")
+    );
+    write_manifest("acme-seguros");
+    assert_eq!(run().status.code(), Some(1));
+
+    // The report has a heat map per script; a stored call opens against its own script.
+    let report = guion(&["report", out.to_str().unwrap()]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let html = read(&out, "report.html");
+    assert!(
+        html.contains("<h3>Script acme-seguros 2026-11"),
+        "no acme heat map"
+    );
+    assert!(
+        html.contains("<h3>Script northwind-mobile 2026.2"),
+        "no northwind heat map"
+    );
+    let call = guion(&[
+        "call",
+        "20261122-mad-10",
+        "--from",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let call: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
+    assert_eq!(call["script"]["id"], "northwind-mobile");
+
+    // Calibration resolves each label's step under its call's script.
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        "call_id,step_id,status\n20261122-mad-01,disclosure,yes\n20261122-mad-10,recording_notice,no\n\
+         20261122-mad-10,disclosure,yes\n",
+    )
+    .unwrap();
+    let calibrated = guion(&[
+        "calibrate",
+        out.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        calibrated.status.code(),
+        Some(1),
+        "one label names no step of its call's script"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&calibrated.stdout).unwrap();
+    let scripts = json["scripts"].as_array().unwrap();
+    let ids: Vec<&str> = scripts
+        .iter()
+        .map(|s| s["script"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["acme-seguros", "northwind-mobile"]);
+    for s in scripts {
+        assert_eq!(s["overall"]["n"], 1, "{s}");
+    }
+    let unmatched = json["unmatched"].as_array().unwrap();
+    assert_eq!(unmatched.len(), 1, "{unmatched:?}");
+    assert!(
+        unmatched[0]
+            .as_str()
+            .unwrap()
+            .contains("no step \"disclosure\"")
+    );
+
+    // --scripts DIR: every script in it, the same night; a second file with an id already given is
+    // refused (a script column naming it would be ambiguous).
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    for s in [ACME, TELCO] {
+        let name = Path::new(s).file_name().unwrap();
+        std::fs::copy(util::fixture(s), scripts.join(name)).unwrap();
+    }
+    std::fs::write(scripts.join("notes.txt"), "not a script").unwrap();
+    let from_dir = dir.path().join("from-dir");
+    let output = guion(&[
+        "batch",
+        manifest.to_str().unwrap(),
+        "--scripts",
+        scripts.to_str().unwrap(),
+        "--routes",
+        routes.to_str().unwrap(),
+        "--out",
+        from_dir.to_str().unwrap(),
+        "--night",
+        "2026-11-22",
+        "--no-meaning",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(read(&from_dir, "calls.csv"), read(&out, "calls.csv"));
+    let twice = batch(
+        &manifest,
+        &dir.path().join("twice"),
+        &["--scripts", scripts.to_str().unwrap(), "--no-meaning"],
+    );
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert_eq!(twice.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("are both script `acme-seguros`"),
+        "{stderr}"
+    );
+
+    // A rule naming a script the night does not have stops the night before it starts.
+    std::fs::write(
+        &routes,
+        "# mobile\n[[route]]\nqueue = \"mobile\"\nscript = \"telco\"\n",
+    )
+    .unwrap();
+    let refused = run();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: rule 1: script `telco` is not among",
+            routes.display()
+        )),
+        "{stderr}"
+    );
+}

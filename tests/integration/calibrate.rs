@@ -53,11 +53,15 @@ fn batch(manifest: &Path, script: &str, extra: &[&str]) -> std::path::PathBuf {
 fn steps_csv(out: &Path, column: &str) -> BTreeMap<(String, String), String> {
     let mut r = csv::Reader::from_path(out.join("steps.csv")).unwrap();
     let header = r.headers().unwrap().clone();
-    let k = header.iter().position(|h| h == column).unwrap();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (call, step, k) = (at("call_id"), at("step"), at(column));
     r.records()
         .map(|row| {
             let row = row.unwrap();
-            ((row[1].to_string(), row[2].to_string()), row[k].to_string())
+            (
+                (row[call].to_string(), row[step].to_string()),
+                row[k].to_string(),
+            )
         })
         .collect()
 }

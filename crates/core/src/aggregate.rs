@@ -2,6 +2,11 @@
 //! its 95 % interval — Wilson for rates (step completion, value coverage), a seeded bootstrap over
 //! calls for means (adherence, forbidden phrases per 100 calls, tone shares). Pure: stored calls in,
 //! plain numbers out.
+//!
+//! A night may mix scripts. A step id means something only within its script, so step completion
+//! is per script's step ([`StepKey`]); adherence, forbidden phrases, tone and values are over all of
+//! a group's calls, each call measured against its own script (an agent who takes sales and claims
+//! calls has one adherence, as a QA lead ranks agents).
 
 use crate::align::StepStatus;
 use crate::call::Sourcing;
@@ -9,6 +14,13 @@ use crate::call::{Outcome, StoredCall};
 use crate::stats::{self, Estimate};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// A step of a script.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct StepKey {
+    pub script: String,
+    pub step: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupSummary {
@@ -23,8 +35,9 @@ pub struct GroupSummary {
     /// Calls in a language the script does not cover: neither scored nor failed.
     pub wrong_language: usize,
     pub adherence: Option<Estimate>,
-    /// Per step of the script: the share of calls where it was done (unclear calls left out).
-    pub steps: Vec<(String, Option<Estimate>)>,
+    /// Per step of each script: the share of the calls scored against that script where it was
+    /// done (unclear calls left out); `None` when the group has no such call.
+    pub steps: Vec<(StepKey, Option<Estimate>)>,
     pub forbidden_per_100: Option<Estimate>,
     /// Per tone: the mean over calls of the share of the agent's utterances with that tone.
     pub tone: Vec<(String, Option<Estimate>)>,
@@ -34,7 +47,9 @@ pub struct GroupSummary {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rollup {
-    pub steps: Vec<String>,
+    /// The scripts the calls were scored against, in the order they first appear.
+    pub scripts: Vec<String>,
+    pub steps: Vec<StepKey>,
     pub tones: Vec<String>,
     pub values: Vec<String>,
     pub agents: Vec<GroupSummary>,
@@ -44,15 +59,35 @@ pub struct Rollup {
     pub gap: Option<Estimate>,
 }
 
+impl Rollup {
+    /// A step as a column or a label names it: its id when the night has one script (as it always
+    /// did), `script/step` when several.
+    pub fn step_name(&self, k: &StepKey) -> String {
+        if self.scripts.len() > 1 {
+            format!("{}/{}", k.script, k.step)
+        } else {
+            k.step.clone()
+        }
+    }
+}
+
 pub fn rollup(calls: &[StoredCall]) -> Rollup {
-    let mut steps: Vec<String> = Vec::new();
+    let mut scripts: Vec<String> = Vec::new();
+    let mut steps: Vec<StepKey> = Vec::new();
     let mut tones: Vec<String> = Vec::new();
     let mut values: Vec<String> = Vec::new();
     for c in calls {
         if let Outcome::Scored { record, .. } = &c.outcome {
+            if !scripts.contains(&record.script.id) {
+                scripts.push(record.script.id.clone());
+            }
             for s in &record.steps {
-                if !steps.contains(&s.id) {
-                    steps.push(s.id.clone());
+                let k = StepKey {
+                    script: record.script.id.clone(),
+                    step: s.id.clone(),
+                };
+                if !steps.contains(&k) {
+                    steps.push(k);
                 }
             }
             for label in record.tone.iter().flat_map(|t| t.keys()) {
@@ -93,6 +128,7 @@ pub fn rollup(calls: &[StoredCall]) -> Rollup {
         stats::seed_of("gap"),
     );
     Rollup {
+        scripts,
         steps,
         tones,
         values,
@@ -136,7 +172,7 @@ fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
 pub fn summarise(
     name: &str,
     members: &[&StoredCall],
-    steps: &[String],
+    steps: &[StepKey],
     tones: &[String],
     values: &[String],
 ) -> GroupSummary {
@@ -152,14 +188,15 @@ pub fn summarise(
     let adherence: Vec<f64> = scored.iter().filter_map(|r| r.adherence).collect();
     let step_rates = steps
         .iter()
-        .map(|id| {
+        .map(|k| {
             let statuses: Vec<StepStatus> = scored
                 .iter()
-                .filter_map(|r| r.steps.iter().find(|s| &s.id == id).map(|s| s.status))
+                .filter(|r| r.script.id == k.script)
+                .filter_map(|r| r.steps.iter().find(|s| s.id == k.step).map(|s| s.status))
                 .filter(|s| *s != StepStatus::Unclear)
                 .collect();
             let done = statuses.iter().filter(|s| **s == StepStatus::Done).count();
-            (id.clone(), stats::wilson(done, statuses.len()))
+            (k.clone(), stats::wilson(done, statuses.len()))
         })
         .collect();
     let forbidden: Vec<f64> = scored

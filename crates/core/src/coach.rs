@@ -7,7 +7,7 @@
 //! compared only within one script (grouped by the script id each record carries): the same step id
 //! in two scripts need not mean the same thing.
 
-use crate::aggregate::{self, GroupSummary};
+use crate::aggregate::{self, GroupSummary, StepKey};
 use crate::align::{MatchKind, StepResult, StepStatus};
 use crate::call::{Outcome, StoredCall};
 use crate::meaning::tone_negativity;
@@ -259,8 +259,14 @@ fn script_of(c: &StoredCall) -> Option<&str> {
     }
 }
 
-fn step_ids(steps: &[Step]) -> Vec<String> {
-    steps.iter().map(|s| s.id.clone()).collect()
+fn step_ids(script: &str, steps: &[Step]) -> Vec<StepKey> {
+    steps
+        .iter()
+        .map(|s| StepKey {
+            script: script.to_string(),
+            step: s.id.clone(),
+        })
+        .collect()
 }
 
 /// A missed rate from a completion rate: the same calls, the interval turned over.
@@ -307,7 +313,7 @@ impl<'a> Night<'a> {
                 }
             }
         }
-        let by_site = |members: Vec<&StoredCall>, steps: &[String], tones: &[String]| {
+        let by_site = |members: Vec<&StoredCall>, steps: &[StepKey], tones: &[String]| {
             let mut g: BTreeMap<&str, Vec<&StoredCall>> = BTreeMap::new();
             for c in members {
                 g.entry(c.meta.site.as_str()).or_default().push(c);
@@ -320,7 +326,7 @@ impl<'a> Night<'a> {
             .iter()
             .map(|(id, steps)| {
                 let members = calls.iter().filter(|c| script_of(c) == Some(id)).collect();
-                (*id, by_site(members, &step_ids(steps), &[]))
+                (*id, by_site(members, &step_ids(id, steps), &[]))
             })
             .collect();
         let sites = by_site(calls.iter().collect(), &[], &tones);
@@ -348,7 +354,8 @@ impl<'a> Night<'a> {
             if records.is_empty() {
                 continue;
             }
-            let summary = aggregate::summarise(name, &of_script, &step_ids(script_steps), &[], &[]);
+            let summary =
+                aggregate::summarise(name, &of_script, &step_ids(script, script_steps), &[], &[]);
             for (step, (_, done)) in script_steps.iter().zip(&summary.steps) {
                 let Some(done) = done.filter(|_| step.required) else {
                     continue;
@@ -421,7 +428,10 @@ impl<'a> Night<'a> {
             sites
                 .iter()
                 .filter_map(|g| {
-                    let (_, e) = g.steps.iter().find(|(id, _)| id == &step.id)?;
+                    let (_, e) = g
+                        .steps
+                        .iter()
+                        .find(|(key, _)| key.script == script && key.step == step.id)?;
                     e.map(|e| (g.name.as_str(), e))
                 })
                 .min_by(|a, b| by_lower_bound(*a, *b))

@@ -24,6 +24,7 @@ pub mod normalize;
 pub mod record;
 pub mod redact;
 pub mod review;
+pub mod route;
 pub mod score;
 pub mod script;
 pub mod stats;

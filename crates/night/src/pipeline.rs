@@ -95,24 +95,31 @@ pub struct CallInput {
     pub columns: CsvColumns,
 }
 
-/// One worker's models and the script compiled for them.
+/// One worker's models and the scripts compiled for them (a mixed night has several; each call is
+/// analysed against one).
 pub struct Analyser {
-    script: Script,
-    aligner: Aligner,
+    scripts: Vec<Compiled>,
     options: AnalyserOptions,
     listener: Option<Listener>,
-    /// The script's words per language, for Whisper's initial prompt.
-    prompts: BTreeMap<String, String>,
     /// `speech_detector()`, settled once: it goes into every recording's key.
     speech_detector: &'static str,
-    /// The encoder and heads; with `prepared`, tone, values and steps by meaning are on.
+    /// The encoder and heads; with a script's `prepared`, tone, values and steps by meaning are on.
     classifier: Option<Classifier>,
-    /// The script embedded for the classifier, when `AnalyserOptions::meaning`.
-    prepared: Option<ScriptMeaning>,
     /// The judge's model (`None` without `AnalyserOptions::judge`) and its process, started on the
     /// first call that needs it and again after it fails.
     judge: Option<Judge>,
     redactor: Option<Redactor>,
+}
+
+/// A script made ready once per worker: its aligner, Whisper's prompt from its words, and its
+/// embeddings for the shared classifier.
+struct Compiled {
+    script: Script,
+    aligner: Aligner,
+    /// The script's words per language, for Whisper's initial prompt.
+    prompts: BTreeMap<String, String>,
+    /// The script embedded for the classifier, when `AnalyserOptions::meaning`.
+    prepared: Option<ScriptMeaning>,
 }
 
 struct Judge {
@@ -130,6 +137,15 @@ impl Analyser {
         Analyser::with_models(script, options, None, None)
     }
 
+    /// As `new`, with several scripts sharing the worker's models; a call names its script by its
+    /// index in `scripts` (`analyse_with`, `determinants`).
+    pub fn for_scripts(
+        scripts: &[Script],
+        options: AnalyserOptions,
+    ) -> Result<Analyser, LoadError> {
+        Analyser::build(scripts, options, None, None)
+    }
+
     /// As `new`, but with models the caller has already loaded, to take back with `into_models`: for
     /// a caller that analyses with several scripts or options in turn and should not load the
     /// encoder and Whisper again each time (the integration tests share one of each across the test
@@ -142,37 +158,48 @@ impl Analyser {
         classifier: Option<Classifier>,
         listener: Option<Listener>,
     ) -> Result<Analyser, LoadError> {
-        let (classifier, prepared) = match classifier {
-            Some(mut c) if options.meaning => {
-                let prepared = c.prepare(script)?;
-                (Some(c), Some(prepared))
-            }
-            None if options.meaning => {
-                let mut c = Classifier::load(&options.classifier)?;
-                let prepared = c.prepare(script)?;
-                (Some(c), Some(prepared))
-            }
-            idle => (idle, None),
+        Analyser::build(std::slice::from_ref(script), options, classifier, listener)
+    }
+
+    fn build(
+        scripts: &[Script],
+        options: AnalyserOptions,
+        classifier: Option<Classifier>,
+        listener: Option<Listener>,
+    ) -> Result<Analyser, LoadError> {
+        let mut classifier = match classifier {
+            None if options.meaning => Some(Classifier::load(&options.classifier)?),
+            given => given,
         };
+        let mut compiled = Vec::with_capacity(scripts.len());
+        for script in scripts {
+            let prepared = match &mut classifier {
+                Some(c) if options.meaning => Some(c.prepare(script)?),
+                _ => None,
+            };
+            compiled.push(Compiled {
+                script: script.clone(),
+                aligner: Aligner::new(script, AlignOptions::default()),
+                prompts: if options.script_prompt {
+                    asr_prompts(script)
+                } else {
+                    BTreeMap::new()
+                },
+                prepared,
+            });
+        }
         let judge = if options.judge {
             Some(load_judge(&options)?)
         } else {
             None
         };
         Ok(Analyser {
-            script: script.clone(),
-            aligner: Aligner::new(script, AlignOptions::default()),
+            scripts: compiled,
             redactor: options.redact.then(Redactor::new),
             speech_detector: hear::speech_detector(),
-            prompts: if options.script_prompt {
-                asr_prompts(script)
-            } else {
-                BTreeMap::new()
-            },
             options,
             listener,
             classifier,
-            prepared,
             judge,
         })
     }
@@ -182,16 +209,19 @@ impl Analyser {
         (self.classifier, self.listener)
     }
 
-    /// What decides this worker's record of a call (the store's key, with the call's content).
+    /// What decides this worker's record of a call against its `script`-th script (the store's
+    /// key, with the call's content).
     pub fn determinants(
         &self,
+        script: usize,
         is_recording: bool,
         channels: Option<ChannelLayout>,
         language: Option<&str>,
     ) -> Determinants {
+        let compiled = &self.scripts[script];
         Determinants {
-            script_id: self.script.id.clone(),
-            script_version: self.script.version.clone(),
+            script_id: compiled.script.id.clone(),
+            script_version: compiled.script.version.clone(),
             hearing: is_recording.then(|| key::Hearing {
                 asr_model: self.options.asr_model.clone(),
                 beam: self.options.asr.beam_size,
@@ -201,7 +231,7 @@ impl Analyser {
             meaning: self
                 .classifier
                 .as_ref()
-                .zip(self.prepared.as_ref())
+                .zip(compiled.prepared.as_ref())
                 .map(|(c, prepared)| key::Meaning {
                     encoder: c.encoder_id(),
                     tone_head: c.tone_head_id().to_string(),
@@ -214,7 +244,18 @@ impl Analyser {
         }
     }
 
+    /// Analyses a call against the (first) script.
     pub fn analyse(&mut self, input: &CallInput) -> Result<(CallRecord, StageTimes), CallError> {
+        self.analyse_with(0, input)
+    }
+
+    /// Analyses a call against the `script`-th script.
+    pub fn analyse_with(
+        &mut self,
+        script: usize,
+        input: &CallInput,
+    ) -> Result<(CallRecord, StageTimes), CallError> {
+        let compiled = &self.scripts[script];
         let file = input.path.display().to_string();
         let mut times = StageTimes::default();
         let started = Instant::now();
@@ -227,16 +268,17 @@ impl Analyser {
                         .language
                         .clone()
                         .filter(|l| l != "auto")
-                        .or_else(|| text_language(&t, &self.script));
+                        .or_else(|| text_language(&t, &compiled.script));
                 }
                 (t, None, started.elapsed().as_secs_f64())
             } else {
-                self.transcribe(input)?
+                self.transcribe(script, input)?
             };
+        let compiled = &self.scripts[script];
         times.decode_s = decode_s;
         times.asr_s = started.elapsed().as_secs_f64() - decode_s;
         if agent.as_ref().is_some_and(|a| a.decided_by == "default") {
-            agent = Some(decide_agent_side(&self.aligner, &mut transcript));
+            agent = Some(decide_agent_side(&compiled.aligner, &mut transcript));
         }
 
         if transcript.wrong_language.is_some() {
@@ -246,11 +288,11 @@ impl Analyser {
                 steps: Vec::new(),
                 forbidden: Vec::new(),
             };
-            let record = CallRecord::build(&transcript, &self.script, empty, None, agent);
+            let record = CallRecord::build(&transcript, &compiled.script, empty, None, agent);
             return Ok((record, times));
         }
         let started = Instant::now();
-        let meaning = match (&mut self.classifier, &self.prepared) {
+        let meaning = match (&mut self.classifier, &compiled.prepared) {
             (Some(classifier), Some(prepared)) => {
                 let m = classifier
                     .classify(&transcript, prepared)
@@ -265,21 +307,21 @@ impl Analyser {
         times.classify_s = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let alignment = match (&meaning, &self.prepared) {
+        let alignment = match (&meaning, &compiled.prepared) {
             (Some((m, _)), Some(prepared)) => {
                 let semantic = prepared.semantic(m);
-                let first = self.aligner.align_with(&transcript, Some(&semantic));
+                let first = compiled.aligner.align_with(&transcript, Some(&semantic));
                 match &mut self.judge {
                     Some(judge) => {
                         let judge_started = Instant::now();
-                        let shortlist = self.aligner.judge_shortlist(
+                        let shortlist = compiled.aligner.judge_shortlist(
                             &transcript,
                             &first,
                             &semantic,
                             JUDGE_SHORTLIST,
                         );
                         let judged =
-                            ask_judge(judge, &self.script, &transcript, &semantic, &shortlist)
+                            ask_judge(judge, &compiled.script, &transcript, &semantic, &shortlist)
                                 .map_err(|source| CallError::Judge {
                                     file: file.clone(),
                                     source,
@@ -292,17 +334,17 @@ impl Analyser {
                                 judged: &judged,
                                 ..semantic
                             };
-                            self.aligner.align_with(&transcript, Some(&semantic))
+                            compiled.aligner.align_with(&transcript, Some(&semantic))
                         }
                     }
                     None => first,
                 }
             }
-            _ => self.aligner.align(&transcript),
+            _ => compiled.aligner.align(&transcript),
         };
         let mut record = CallRecord::build(
             &transcript,
-            &self.script,
+            &compiled.script,
             alignment,
             meaning.as_ref().map(|(m, labels)| (m, labels.as_slice())),
             agent,
@@ -317,12 +359,13 @@ impl Analyser {
 
     fn transcribe(
         &mut self,
+        script: usize,
         input: &CallInput,
     ) -> Result<(Transcript, Option<AgentChannel>, f64), CallError> {
         let file = input.path.display().to_string();
         let language = LanguageChoice::parse_or_auto(
             input.language.as_deref().unwrap_or("auto"),
-            &self.script.languages,
+            &self.scripts[script].script.languages,
         )
         .map_err(|reason| CallError::Input {
             file: file.clone(),
@@ -346,7 +389,7 @@ impl Analyser {
         let options = HearOptions {
             layout: input.channels,
             language,
-            prompts: self.prompts.clone(),
+            prompts: self.scripts[script].prompts.clone(),
         };
         let (t, decode_s) = hear::transcribe_call_timed(listener, &input.path, &options)?;
         let stereo = t

@@ -2,11 +2,10 @@
 //! when it ends (see `guion_core::cost` for the rates). `guion batch` and `guion bench` both run a
 //! night through here, so a calibration is measured exactly as a night is.
 
-use super::{BatchError, BatchOptions, NightSummary, Progress, manifest::CallRow};
+use super::{BatchError, BatchOptions, NightScripts, NightSummary, Progress, manifest::CallRow};
 use crate::machine;
 use crate::store::Store;
 use guion_core::cost::{Measurement, Run, RunKind};
-use guion_core::script::Script;
 use guion_speech::asr::ENGINE;
 use std::sync::Mutex;
 
@@ -17,7 +16,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// the run's stored row.
 pub fn run(
     rows: &[CallRow],
-    script: &Script,
+    scripts: &NightScripts,
     options: &BatchOptions,
     store: &Mutex<Store>,
     kind: RunKind,
@@ -36,7 +35,7 @@ pub fn run(
         threads,
     )?;
     let cpu_before = machine::cpu_seconds();
-    let summary = super::run(rows, script, options, store, on_call)?;
+    let summary = super::run(rows, scripts, options, store, on_call)?;
     let cpu_s = cpu_before
         .zip(machine::cpu_seconds())
         .map(|(before, after)| after - before);

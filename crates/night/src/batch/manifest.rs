@@ -1,10 +1,11 @@
 //! The night's list of calls: a manifest CSV (`call_id, path, agent_id, vendor, site, sourcing,
-//! language, started_at, channels`), or a directory of recordings/transcripts with a `metadata.csv`
-//! beside them. Every bad row is reported with its file and line; the good rows still run.
+//! language, started_at, channels, script`), or a directory of recordings/transcripts with a
+//! `metadata.csv` beside them. Every bad row is reported with its file and line; the good rows still
+//! run. Columns the routing rules match on (queue, campaign…) are kept with each row.
 
 use guion_core::call::{CallMeta, ChannelLayout, LanguageChoice, Sourcing};
 use guion_core::transcript::read;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,10 @@ pub struct CallRow {
     pub meta: CallMeta,
     /// How to hear it, when the manifest says (else decided from the signal and the script).
     pub channels: Option<ChannelLayout>,
+    /// The script id the manifest names for it (else routing rules, or the night's only script).
+    pub script: Option<String>,
+    /// Every non-empty cell of its row, by lowercase column name: what routing rules match on.
+    pub cells: BTreeMap<String, String>,
 }
 
 /// A row that cannot run, and why.
@@ -33,7 +38,7 @@ impl fmt::Display for RowError {
 }
 
 const REQUIRED: [&str; 5] = ["call_id", "agent_id", "vendor", "site", "sourcing"];
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 10] = [
     "call_id",
     "path",
     "agent_id",
@@ -43,10 +48,15 @@ const KNOWN: [&str; 9] = [
     "language",
     "started_at",
     "channels",
+    "script",
 ];
 
-/// Reads a manifest CSV; relative paths are taken from the manifest's directory.
-pub fn read_manifest(path: &Path) -> Result<(Vec<CallRow>, Vec<RowError>), RowError> {
+/// Reads a manifest CSV; relative paths are taken from the manifest's directory. `used`: columns
+/// beyond the known ones that something reads (routing rules), not to be reported as ignored.
+pub fn read_manifest(
+    path: &Path,
+    used: &[&str],
+) -> Result<(Vec<CallRow>, Vec<RowError>), RowError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| RowError {
         file: file.clone(),
@@ -54,12 +64,15 @@ pub fn read_manifest(path: &Path) -> Result<(Vec<CallRow>, Vec<RowError>), RowEr
         message: format!("cannot read the manifest: {e}"),
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, &file, base, None)
+    parse(&text, &file, base, None, used)
 }
 
 /// A directory walk: every recording or transcript under `dir` (sorted), described by the rows of
 /// `dir/metadata.csv` whose `path` (or `call_id`, as a file stem) names it.
-pub fn read_directory(dir: &Path) -> Result<(Vec<CallRow>, Vec<RowError>), RowError> {
+pub fn read_directory(
+    dir: &Path,
+    used: &[&str],
+) -> Result<(Vec<CallRow>, Vec<RowError>), RowError> {
     let metadata = dir.join("metadata.csv");
     let file = metadata.display().to_string();
     let text = std::fs::read_to_string(&metadata).map_err(|e| RowError {
@@ -70,7 +83,7 @@ pub fn read_directory(dir: &Path) -> Result<(Vec<CallRow>, Vec<RowError>), RowEr
     let mut found = Vec::new();
     walk(dir, &mut found);
     found.sort();
-    let (rows, mut errors) = parse(&text, &file, dir, Some(&found))?;
+    let (rows, mut errors) = parse(&text, &file, dir, Some(&found), used)?;
     let named: std::collections::HashSet<&PathBuf> = rows.iter().map(|r| &r.meta.path).collect();
     for f in &found {
         if !named.contains(f) {
@@ -113,6 +126,7 @@ pub fn parse(
     file: &str,
     base: &Path,
     files: Option<&[PathBuf]>,
+    used: &[&str],
 ) -> Result<(Vec<CallRow>, Vec<RowError>), RowError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let delimiter = read::sniff_delimiter(text.lines().next().unwrap_or_default());
@@ -149,7 +163,7 @@ pub fn parse(
     }
     let unknown: Vec<&String> = headers
         .iter()
-        .filter(|h| !KNOWN.contains(&h.as_str()))
+        .filter(|h| !KNOWN.contains(&h.as_str()) && !used.contains(&h.as_str()))
         .collect();
     let mut errors = Vec::new();
     if !unknown.is_empty() {
@@ -272,6 +286,13 @@ pub fn parse(
                 started_at,
             },
             channels,
+            script: get("script"),
+            cells: headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.clone(), v.trim().to_string()))
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
         });
     }
     Ok((rows, errors))
@@ -309,7 +330,7 @@ mod tests {
              \n\
              c7,calls/c7.txt,a7,Acme,madrid,in-house,en,2026-11-22 10:00,mono\n"
         );
-        let (rows, errors) = parse(&text, "night.csv", Path::new("/data"), None).unwrap();
+        let (rows, errors) = parse(&text, "night.csv", Path::new("/data"), None, &[]).unwrap();
         let ids: Vec<&str> = rows.iter().map(|r| r.meta.call_id.as_str()).collect();
         assert_eq!(ids, ["c1", "c2", "c7"]);
         assert_eq!(rows[0].meta.path, PathBuf::from("/data/calls/c1.wav"));
@@ -334,7 +355,7 @@ mod tests {
 
     #[test]
     fn a_header_without_required_columns_is_one_clear_error() {
-        let err = parse("id,file\nx,y\n", "m.csv", Path::new("."), None).unwrap_err();
+        let err = parse("id,file\nx,y\n", "m.csv", Path::new("."), None, &[]).unwrap_err();
         assert_eq!(err.line, 1);
         assert!(
             err.message
@@ -348,7 +369,7 @@ mod tests {
     fn spanish_excel_manifests_with_a_bom_and_semicolons_read_the_same() {
         let text =
             "\u{feff}call_id;path;agent_id;vendor;site;sourcing\nc1;a.wav;a1;V;s;outsourced\n";
-        let (rows, errors) = parse(text, "m.csv", Path::new("."), None).unwrap();
+        let (rows, errors) = parse(text, "m.csv", Path::new("."), None, &[]).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(rows[0].meta.sourcing, Sourcing::Outsourced);
     }
@@ -357,10 +378,30 @@ mod tests {
     fn a_directory_row_may_name_its_file_by_call_id() {
         let files = vec![PathBuf::from("/d/x/c1.wav"), PathBuf::from("/d/c2.vtt")];
         let text = "call_id,agent_id,vendor,site,sourcing\nc1,a,V,s,insourced\nc2,a,V,s,insourced\nc3,a,V,s,insourced\n";
-        let (rows, errors) = parse(text, "metadata.csv", Path::new("/d"), Some(&files)).unwrap();
+        let (rows, errors) =
+            parse(text, "metadata.csv", Path::new("/d"), Some(&files), &[]).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].meta.path, PathBuf::from("/d/x/c1.wav"));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("no file named c3"));
+    }
+
+    #[test]
+    fn a_row_keeps_its_script_and_the_columns_rules_match_on() {
+        let text = "call_id,path,agent_id,vendor,site,sourcing,Script,queue,campaign\n\
+                    c1,a.txt,a1,V,s,insourced,acme-claims,claims,\n\
+                    c2,b.txt,a2,V,s,insourced, ,sales,renewals\n";
+        let (rows, errors) = parse(text, "m.csv", Path::new("."), None, &["queue"]).unwrap();
+        assert_eq!(rows[0].script.as_deref(), Some("acme-claims"));
+        assert_eq!(rows[1].script, None, "a blank cell names no script");
+        assert_eq!(rows[0].cells["queue"], "claims");
+        assert!(
+            !rows[0].cells.contains_key("campaign"),
+            "empty cells are not kept"
+        );
+        assert_eq!(rows[1].cells["vendor"], "V");
+        // Only the column nothing reads is reported as ignored.
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown, ["m.csv:1: unknown column(s) campaign ignored"]);
     }
 }

@@ -1,7 +1,9 @@
 //! The night's job: every call of a manifest through a pool of workers (rayon), each with its own
-//! models loaded once, every result into the store as it is made. A call that fails is stored as
-//! failed with its reason and the night goes on; a call already in the store (same content, models,
-//! script and options) is not analysed again.
+//! models and the night's scripts compiled once, every result into the store as it is made. Each
+//! call is scored against the script its row names or its routing picks; a call that fails (a row
+//! whose script is unknown or cannot be told, among others) is stored as failed with its reason and
+//! the night goes on; a call already in the store (same content, models, script and options) is not
+//! analysed again.
 
 pub mod cost;
 pub mod manifest;
@@ -11,6 +13,7 @@ use crate::store::{CallMeta, Outcome, Store, StoreError, StoredResult};
 use guion_core::key::{result_key, unreadable_key};
 use guion_core::record::StageTimes;
 use guion_core::redact::Redactor;
+use guion_core::route::{Routes, Routing};
 use guion_core::script::Script;
 use guion_core::transcript::read::is_transcript_path;
 use guion_models::sha256_file;
@@ -19,6 +22,30 @@ use rayon::prelude::*;
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The scripts a night is scored against, and how each call finds its own.
+#[derive(Debug, Clone)]
+pub struct NightScripts {
+    pub scripts: Vec<Script>,
+    pub routes: Option<Routes>,
+}
+
+impl NightScripts {
+    /// How calls find their script: the scripts' ids and the rules.
+    pub fn routing(&self) -> Routing {
+        Routing {
+            ids: self.scripts.iter().map(|s| s.id.clone()).collect(),
+            routes: self.routes.clone(),
+        }
+    }
+
+    /// The script a row is scored against (its index), or why none can be: `file:line: …`.
+    pub fn script_for(&self, routing: &Routing, row: &CallRow) -> Result<usize, String> {
+        routing
+            .script_for(row.script.as_deref(), &row.cells)
+            .map_err(|why| format!("{}: {why}", row.origin))
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
@@ -108,7 +135,7 @@ pub enum BatchError {
 /// Runs the night. `on_call` is called once per call as it is stored (from the workers' threads).
 pub fn run(
     rows: &[CallRow],
-    script: &Script,
+    scripts: &NightScripts,
     options: &BatchOptions,
     store: &Mutex<Store>,
     on_call: &(dyn Fn(Progress) + Sync),
@@ -118,9 +145,14 @@ pub fn run(
     // One analyser per worker, built on the worker's first call; the first is built here so that a
     // missing model stops the night before any call is touched.
     let slots: Vec<Mutex<Option<Analyser>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
-    let first = Analyser::new(script, options.analyser.clone())?;
+    let first = Analyser::for_scripts(&scripts.scripts, options.analyser.clone())?;
     let any_recording = rows.iter().any(|r| !is_transcript_path(&r.meta.path));
-    let models = first.determinants(any_recording, None, None).ids();
+    let models = models_line(&first, scripts, any_recording);
+    let routing = scripts.routing();
+    let chosen: Vec<Result<usize, String>> = rows
+        .iter()
+        .map(|r| scripts.script_for(&routing, r))
+        .collect();
     *slots[0].lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -142,25 +174,35 @@ pub fn run(
         on_call,
     };
     pool.install(|| {
-        rows.par_iter().with_max_len(1).for_each(|row| {
-            let slot = &slots[rayon::current_thread_index().unwrap_or(0) % jobs];
-            let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-            if guard.is_none() {
-                match Analyser::new(script, options.analyser.clone()) {
-                    Ok(a) => *guard = Some(a),
-                    Err(e) => {
-                        let reason =
-                            redacted(format!("worker could not load its models: {e}"), options);
-                        record_failure(row, &reason, &writer);
+        rows.par_iter()
+            .zip(&chosen)
+            .with_max_len(1)
+            .for_each(|(row, chosen)| {
+                let script = match chosen {
+                    Ok(i) => *i,
+                    Err(why) => {
+                        record_failure(row, &redacted(why.clone(), options), &writer);
                         return;
                     }
+                };
+                let slot = &slots[rayon::current_thread_index().unwrap_or(0) % jobs];
+                let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+                if guard.is_none() {
+                    match Analyser::for_scripts(&scripts.scripts, options.analyser.clone()) {
+                        Ok(a) => *guard = Some(a),
+                        Err(e) => {
+                            let reason =
+                                redacted(format!("worker could not load its models: {e}"), options);
+                            record_failure(row, &reason, &writer);
+                            return;
+                        }
+                    }
                 }
-            }
-            let analyser = guard.as_mut().expect("set just above");
-            if one_call(analyser, row, options, &writer) {
-                *guard = None;
-            }
-        });
+                let analyser = guard.as_mut().expect("set just above");
+                if one_call(analyser, script, row, options, &writer) {
+                    *guard = None;
+                }
+            });
     });
     writer.flush();
     let mut summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -169,6 +211,26 @@ pub fn run(
     }
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The models and options that decide a recording's result in this run, as one line: with several
+/// scripts, `script=` lists them all (the rest is the same for every call).
+fn models_line(first: &Analyser, scripts: &NightScripts, any_recording: bool) -> String {
+    let ids = first.determinants(0, any_recording, None, None).ids();
+    if scripts.scripts.len() < 2 {
+        return ids;
+    }
+    let one = |s: &Script| format!("script={}@{}", s.id, s.version);
+    let all: Vec<String> = scripts
+        .scripts
+        .iter()
+        .map(|s| format!("{}@{}", s.id, s.version))
+        .collect();
+    ids.replacen(
+        &one(&scripts.scripts[0]),
+        &format!("script={}", all.join(",")),
+        1,
+    )
 }
 
 const PANIC_PREFIX: &str = "internal error while analysing: ";
@@ -341,6 +403,7 @@ fn record_failure(row: &CallRow, reason: &str, writer: &Writer) {
 /// analyser is to be reloaded (after a panic inside the models, its state is not trusted).
 fn one_call(
     analyser: &mut Analyser,
+    script: usize,
     row: &CallRow,
     options: &BatchOptions,
     writer: &Writer,
@@ -355,7 +418,12 @@ fn one_call(
     };
     let is_recording = !is_transcript_path(path);
     let ids = analyser
-        .determinants(is_recording, row.channels, row.meta.language.as_deref())
+        .determinants(
+            script,
+            is_recording,
+            row.channels,
+            row.meta.language.as_deref(),
+        )
         .ids();
     let key = result_key(&content, &ids);
     let done = |key: String, result, outcome, audio_s, times, write_s| Done {
@@ -403,7 +471,8 @@ fn one_call(
         ..CallInput::default()
     };
     let analysing = Instant::now();
-    let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| analyser.analyse(&input)));
+    let analysed =
+        std::panic::catch_unwind(AssertUnwindSafe(|| analyser.analyse_with(script, &input)));
     let slow = analysing.elapsed() >= MAX_WAIT;
     let (outcome, audio_s, times) = match analysed {
         Ok(Ok((record, times))) => {

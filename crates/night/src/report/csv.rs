@@ -1,17 +1,20 @@
 //! The batch's files, regenerated whole from the store after every run (written to `.part`, then
 //! renamed): a kill can leave a stale file, never a half-written one, and the next run rewrites it.
 //!
-//! - calls.csv: night, call_id, agent_id, vendor, site, sourcing, language, started_at, status
-//!   (scored|failed), reason, duration_s, adherence, steps_done, steps_required, forbidden,
-//!   tone_<label>… (share of the agent's utterances), values_shown, models, reviews (steps whose
-//!   verdict is an analyst's; adherence and steps_done then count the analyst's verdict)
-//! - steps.csv: night, call_id, step, status, similarity, match, start, end, evidence,
+//! - calls.csv: night, call_id, agent_id, vendor, site, sourcing, language, started_at, script,
+//!   script_version (what it was scored against; empty for a failed call), status
+//!   (scored|failed|wrong_language), reason, duration_s, adherence, steps_done, steps_required,
+//!   forbidden, tone_<label>… (share of the agent's utterances), values_shown, models, reviews
+//!   (steps whose verdict is an analyst's; adherence and steps_done then count the analyst's verdict)
+//! - steps.csv: night, call_id, script, step, status, similarity, match, start, end, evidence,
 //!   guion_status, reviewed_by, reviewed_at, review_why (status is the analyst's where reviewed)
 //! - utterances.jsonl: {night, call_id, speaker, start, end, text, tone: {label, p}, value: {id, score}}
 //! - agents.csv, vendors.csv, sourcing.csv (the night given): name, vendor, site, sourcing, calls,
 //!   failed, wrong_language, adherence (+ _low, _high), forbidden_per_100 (+ _low, _high), done_<step> (+ _low,
 //!   _high)…, tone_<label> (+ _low, _high)…, value_<id> (+ _low, _high)…; sourcing.csv ends with the
-//!   in-house minus outsourced adherence gap.
+//!   in-house minus outsourced adherence gap. With several scripts in the night a step's columns are
+//!   done_<script>/<step>, over the calls scored against that script; adherence and the rest are
+//!   over all of a group's calls, each against its own script.
 //! - runs.csv (every night): one row per run of `guion batch` or `guion bench` (see
 //!   [`write_runs`]): what it analysed (reused results not counted), on what, in how long, and
 //!   its rates, whole and per stage.
@@ -162,6 +165,8 @@ fn write_calls(
         "sourcing",
         "language",
         "started_at",
+        "script",
+        "script_version",
         "status",
         "reason",
         "duration_s",
@@ -187,6 +192,13 @@ fn write_calls(
             m.language.clone().unwrap_or_default(),
             m.started_at.clone().unwrap_or_default(),
         ];
+        match &c.outcome {
+            Outcome::Scored { record, .. } => {
+                row.extend([record.script.id.clone(), record.script.version.clone()])
+            }
+            // Not scored, so against no script; a row whose script was unknown says so in reason.
+            Outcome::Failed { .. } => row.extend([String::new(), String::new()]),
+        }
         match &c.outcome {
             Outcome::Failed { reason } => {
                 row.extend(["failed".into(), reason.clone()]);
@@ -222,11 +234,8 @@ fn write_calls(
                     v.iter().filter(|x| x.shown).count().to_string()
                 }));
                 let mo = &record.models;
-                let mut models = vec![format!(
-                    "script={}@{}",
-                    record.script.id, record.script.version
-                )];
-                models.extend(mo.asr.as_ref().map(|a| format!("asr={a}")));
+                // The script has its own columns.
+                let mut models: Vec<String> = mo.asr.iter().map(|a| format!("asr={a}")).collect();
                 if let Some(m) = &mo.meaning {
                     models.push(format!(
                         "encoder={} tone={} values={}",
@@ -248,6 +257,7 @@ fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Resul
     let header = [
         "night",
         "call_id",
+        "script",
         "step",
         "status",
         "similarity",
@@ -272,6 +282,7 @@ fn write_steps(dir: &Path, calls: &[StoredCall], locale: CsvLocale) -> io::Resul
             let row = vec![
                 c.night.clone(),
                 c.meta.call_id.clone(),
+                record.script.id.clone(),
                 s.id.clone(),
                 s.status.as_str().to_string(),
                 t.num(Some(s.similarity as f64), 3),
@@ -342,7 +353,7 @@ fn write_groups(
     header.extend(with_interval("adherence".into()));
     header.extend(with_interval("forbidden_per_100".into()));
     for s in &rollup.steps {
-        header.extend(with_interval(format!("done_{s}")));
+        header.extend(with_interval(format!("done_{}", rollup.step_name(s))));
     }
     for l in &rollup.tones {
         header.extend(with_interval(format!("tone_{l}")));
@@ -370,7 +381,8 @@ fn write_groups(
         ];
         row.extend(cells(&t, g.adherence, 4));
         row.extend(cells(&t, g.forbidden_per_100, 1));
-        for (_, e) in g.steps.iter().chain(&g.tone).chain(&g.values) {
+        let steps = g.steps.iter().map(|(_, e)| e);
+        for e in steps.chain(g.tone.iter().chain(&g.values).map(|(_, e)| e)) {
             row.extend(cells(&t, *e, 4));
         }
         t.row(&row)?;

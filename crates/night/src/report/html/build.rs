@@ -3,7 +3,7 @@
 use super::charts::{WHISKER_W, tone_order, tones, trend_of, whisker_x};
 use super::{
     Axis, Cell, Column, CostLine, FailedCall, Grid, GridRow, GroupRow, Hit, MissedStep,
-    OtherLanguageCall, Page, ReviewLine, Said, Tick, WORST_CALLS, Whisker, WorstCall,
+    OtherLanguageCall, Page, ReviewLine, Said, ScriptGrid, Tick, WORST_CALLS, Whisker, WorstCall,
 };
 use crate::store::{Outcome, StoredCall};
 use guion_core::aggregate::{self, GroupSummary};
@@ -45,9 +45,18 @@ pub(super) fn page(
             scored.len()
         )
     };
-    let step_titles: BTreeMap<&str, &str> = scored
+    let step_titles: BTreeMap<(&str, &str), &str> = scored
         .iter()
-        .flat_map(|(_, r)| r.steps.iter().map(|s| (s.id.as_str(), s.title.as_str())))
+        .flat_map(|(_, r)| {
+            r.steps
+                .iter()
+                .map(|s| ((r.script.id.as_str(), s.id.as_str()), s.title.as_str()))
+        })
+        .collect();
+    // A night scores each script at one version; should two meet, the page names the latest seen.
+    let versions: BTreeMap<&str, &str> = scored
+        .iter()
+        .map(|(_, r)| (r.script.id.as_str(), r.script.version.as_str()))
         .collect();
     let tone_order = tone_order(&rollup.tones);
 
@@ -130,42 +139,61 @@ pub(super) fn page(
             })
             .collect(),
         gap: gap_words(rollup.gap),
-        heat: Grid {
-            columns: rollup
-                .steps
-                .iter()
-                .map(|id| Column {
-                    id: id.clone(),
-                    title: step_titles
-                        .get(id.as_str())
+        heats: rollup
+            .scripts
+            .iter()
+            .map(|script| {
+                let of_script = |k: &&aggregate::StepKey| &k.script == script;
+                let title = |k: &aggregate::StepKey| {
+                    step_titles
+                        .get(&(k.script.as_str(), k.step.as_str()))
                         .copied()
-                        .unwrap_or(id)
-                        .to_string(),
-                })
-                .collect(),
-            rows: rollup
-                .vendors
-                .iter()
-                .map(|g| GridRow {
-                    name: g.name.clone(),
-                    cells: g
-                        .steps
+                        .unwrap_or(&k.step)
+                        .to_string()
+                };
+                ScriptGrid {
+                    script: versions
+                        .get(script.as_str())
+                        .map_or(script.clone(), |v| format!("{script} {v}")),
+                    calls: scored
                         .iter()
-                        .map(|(id, e)| {
-                            rate_cell(
-                                *e,
-                                &format!(
-                                    "{}, {}",
-                                    g.name,
-                                    step_titles.get(id.as_str()).copied().unwrap_or(id)
-                                ),
-                                "calls",
-                            )
-                        })
-                        .collect(),
-                })
-                .collect(),
-        },
+                        .filter(|(_, r)| &r.script.id == script)
+                        .count(),
+                    grid: Grid {
+                        columns: rollup
+                            .steps
+                            .iter()
+                            .filter(of_script)
+                            .map(|k| Column {
+                                id: k.step.clone(),
+                                title: title(k),
+                            })
+                            .collect(),
+                        rows: rollup
+                            .vendors
+                            .iter()
+                            // A vendor none of whose calls had this script has nothing to show.
+                            .filter(|g| {
+                                g.steps
+                                    .iter()
+                                    .any(|(k, e)| &k.script == script && e.is_some())
+                            })
+                            .map(|g| GridRow {
+                                name: g.name.clone(),
+                                cells: g
+                                    .steps
+                                    .iter()
+                                    .filter(|(k, _)| &k.script == script)
+                                    .map(|(k, e)| {
+                                        rate_cell(*e, &format!("{}, {}", g.name, title(k)), "calls")
+                                    })
+                                    .collect(),
+                            })
+                            .collect(),
+                    },
+                }
+            })
+            .collect(),
         tones: tones(&rollup.vendors, &tone_order),
         values: Grid {
             columns: rollup
@@ -450,6 +478,13 @@ fn evidence_heard(recording: &std::path::Path, record: &CallRecord) -> Heard {
 }
 
 fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCall> {
+    // On a night of several scripts, "3 of 8 steps" needs to say of which.
+    let several = scored
+        .iter()
+        .map(|(_, r)| r.script.id.as_str())
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
     let mut ranked: Vec<(&StoredCall, &CallRecord, f64)> = scored
         .iter()
         .filter_map(|(c, r)| r.adherence.map(|a| (*c, *r, a)))
@@ -472,12 +507,17 @@ fn worst_calls(scored: &[(&StoredCall, &CallRecord)], dir: &str) -> Vec<WorstCal
                 site: c.meta.site.clone(),
                 adherence: pct(a),
                 steps: format!(
-                    "{} of {} steps done{}",
+                    "{} of {} steps{} done{}",
                     r.steps
                         .iter()
                         .filter(|s| s.status == StepStatus::Done)
                         .count(),
                     r.steps.len(),
+                    if several {
+                        format!(" of {}", r.script.id)
+                    } else {
+                        String::new()
+                    },
                     if unclear > 0 {
                         format!(", {unclear} unclear")
                     } else {

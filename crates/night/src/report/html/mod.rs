@@ -1,6 +1,6 @@
 //! The night's report for a brand owner: one self-contained HTML page (inline CSS and SVG, no JavaScript,
 //! no external asset) drawn from the store alone — the header with what the night cost, vendors compared with their 95 %
-//! intervals and the in-house vs outsourced gap in words, a vendor × step heat map, tone and value
+//! intervals and the in-house vs outsourced gap in words, a vendor × step heat map per script, tone and value
 //! coverage per vendor, the agents, the ten worst calls with their evidence, failed calls, and the
 //! trend across nights.
 //!
@@ -93,7 +93,8 @@ struct Page {
     vendor_rows: Vec<GroupRow>,
     sourcing_rows: Vec<GroupRow>,
     gap: String,
-    heat: Grid,
+    /// A vendor × step heat map per script: a step id means something only within its script.
+    heats: Vec<ScriptGrid>,
     tones: Tones,
     values: Grid,
     agents: Vec<GroupRow>,
@@ -168,6 +169,15 @@ struct Cell {
 struct GridRow {
     name: String,
     cells: Vec<Cell>,
+}
+
+/// A script's heat map, headed by the script it belongs to (`id version`) and how many scored
+/// calls were scored against it.
+#[derive(Serialize)]
+struct ScriptGrid {
+    script: String,
+    calls: usize,
+    grid: Grid,
 }
 
 #[derive(Serialize)]
