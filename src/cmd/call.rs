@@ -217,12 +217,15 @@ fn print_view(
     view: &CallRecord,
     clips: &[(ClipOf, String, PathBuf)],
 ) -> Result<()> {
-    let clip_of = |forbidden: bool, id: &str| {
+    // The n-th clip of an id goes with its n-th hit (a forbidden phrase said twice has two).
+    let clip_of = |forbidden: bool, id: &str, nth: usize| {
         clips
             .iter()
             .filter(|(of, clip_id, _)| (*of == ClipOf::Forbidden) == forbidden && clip_id == id)
-            .map(|(_, _, path)| format!("\n   {DIM}▶ {}{DIM:#}", path.display()))
-            .collect::<String>()
+            .nth(nth)
+            .map_or(String::new(), |(_, _, path)| {
+                format!("\n   {DIM}▶ {}{DIM:#}", path.display())
+            })
     };
     let duration = view
         .duration_s
@@ -339,19 +342,20 @@ fn print_view(
                     .map_or(String::new(), |w| format!(" — {}", printable(w)))
             )?;
         }
-        writeln!(out, "{}", clip_of(false, &s.id))?;
+        writeln!(out, "{}", clip_of(false, &s.id, 0))?;
     }
 
     if !view.forbidden.is_empty() {
         writeln!(out, "\n{BOLD}FORBIDDEN{BOLD:#}")?;
-        for f in &view.forbidden {
+        for (i, f) in view.forbidden.iter().enumerate() {
+            let nth = view.forbidden[..i].iter().filter(|g| g.id == f.id).count();
             writeln!(
                 out,
                 " {BAD}! {} ({}){BAD:#}  {}{}",
                 f.id,
                 format!("{:?}", f.severity).to_lowercase(),
                 quote(&f.evidence),
-                clip_of(true, &f.id)
+                clip_of(true, &f.id, nth)
             )?;
         }
     }
