@@ -26,7 +26,7 @@ pub mod redact;
 pub mod review;
 pub mod route;
 pub mod score;
-pub mod shard;
 pub mod script;
+pub mod shard;
 pub mod stats;
 pub mod transcript;

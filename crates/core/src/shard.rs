@@ -33,7 +33,9 @@ pub const SLURM_MIN: &str = "SLURM_ARRAY_TASK_MIN";
 pub enum ShardSpec {
     Fixed(Shard),
     /// `auto/COUNT`: the index comes from the scheduler's environment.
-    Auto { count: u32 },
+    Auto {
+        count: u32,
+    },
 }
 
 impl ShardSpec {
@@ -124,10 +126,7 @@ fn from_env(count: u32, env: impl Fn(&str) -> Option<String>) -> Result<FromEnv,
                 let index = id.checked_sub(min).ok_or_else(|| {
                     format!("--shard auto/{count}: {SLURM_INDEX}={id} is below {SLURM_MIN}={min}")
                 })?;
-                (
-                    index,
-                    format!("{SLURM_INDEX}={id} - {SLURM_MIN}={min}"),
-                )
+                (index, format!("{SLURM_INDEX}={id} - {SLURM_MIN}={min}"))
             }
             None => (id, format!("{SLURM_INDEX}={id}")),
         }
@@ -166,7 +165,10 @@ mod tests {
             for (index, &size) in sizes.iter().enumerate() {
                 let off = (size as f64 - mean).abs() / mean;
                 // Binomial spread at this size is ~1–4 %; 8 % leaves room without hiding a skew.
-                assert!(off < 0.08, "{count} shards: shard {index} has {size}: {sizes:?}");
+                assert!(
+                    off < 0.08,
+                    "{count} shards: shard {index} has {size}: {sizes:?}"
+                );
             }
             assert_eq!(sizes.iter().sum::<usize>(), 10_000);
         }
@@ -208,14 +210,19 @@ mod tests {
             ShardSpec::parse("1/3"),
             Ok(ShardSpec::Fixed(Shard { index: 1, count: 3 }))
         );
-        assert_eq!(
-            ShardSpec::parse("auto/4"),
-            Ok(ShardSpec::Auto { count: 4 })
+        assert_eq!(ShardSpec::parse("auto/4"), Ok(ShardSpec::Auto { count: 4 }));
+        assert!(
+            ShardSpec::parse("3/3")
+                .unwrap_err()
+                .contains("out of range")
         );
-        assert!(ShardSpec::parse("3/3").unwrap_err().contains("out of range"));
         assert!(ShardSpec::parse("1/0").unwrap_err().contains("at least 1"));
         assert!(ShardSpec::parse("1").unwrap_err().contains("INDEX/COUNT"));
-        assert!(ShardSpec::parse("x/3").unwrap_err().contains("not a number"));
+        assert!(
+            ShardSpec::parse("x/3")
+                .unwrap_err()
+                .contains("not a number")
+        );
         assert_eq!(Shard { index: 2, count: 5 }.to_string(), "2/5");
     }
 
@@ -242,14 +249,20 @@ mod tests {
         assert!(got.source.contains(SLURM_MIN), "{}", got.source);
         // Without the min, 3 of 3 is out of range and says where it came from.
         let e = auto.resolve(env(&[(SLURM_INDEX, "3")])).unwrap_err();
-        assert!(e.contains("out of range") && e.contains("SLURM_ARRAY_TASK_ID=3"), "{e}");
+        assert!(
+            e.contains("out of range") && e.contains("SLURM_ARRAY_TASK_ID=3"),
+            "{e}"
+        );
     }
 
     #[test]
     fn auto_without_a_scheduler_or_with_garbage_is_a_clear_error() {
         let auto = ShardSpec::Auto { count: 3 };
         let none = auto.resolve(env(&[])).unwrap_err();
-        assert!(none.contains(K8S_INDEX) && none.contains(SLURM_INDEX), "{none}");
+        assert!(
+            none.contains(K8S_INDEX) && none.contains(SLURM_INDEX),
+            "{none}"
+        );
         let blank = auto.resolve(env(&[(K8S_INDEX, " ")])).unwrap_err();
         assert!(blank.contains("neither"), "{blank}");
         let bad = auto.resolve(env(&[(K8S_INDEX, "two")])).unwrap_err();

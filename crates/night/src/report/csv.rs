@@ -109,6 +109,35 @@ pub fn rewrite(dir: &Path, store: &crate::store::Store) -> io::Result<()> {
     .map(|_| ())
 }
 
+/// Every file of a batch's directory from its store: the per-call files of every night, `night`'s
+/// rollups and runs.csv. `guion batch` writes through here after a run and `guion merge` after a
+/// merge, so a merge of shards writes exactly what one run of the night would. Returns every
+/// stored call.
+pub fn write_store(
+    dir: &Path,
+    store: &crate::store::Store,
+    night: &str,
+    locale: CsvLocale,
+) -> io::Result<Vec<StoredCall>> {
+    let all = store.calls(None).map_err(io::Error::other)?;
+    // Tonight's calls are all of them in a store of one night: not copied then.
+    let tonight: std::borrow::Cow<[StoredCall]> = if all.iter().all(|c| c.night == night) {
+        std::borrow::Cow::Borrowed(&all)
+    } else {
+        std::borrow::Cow::Owned(all.iter().filter(|c| c.night == night).cloned().collect())
+    };
+    let runs = store.runs(None).map_err(io::Error::other)?;
+    write_all(
+        dir,
+        &all,
+        || guion_core::aggregate::rollup(&tonight),
+        locale,
+    )?;
+    write_runs(dir, &runs, locale)?;
+    drop(tonight);
+    Ok(all)
+}
+
 /// Writes every per-call file (all nights) and the rollups that `rollup` makes; returns them.
 pub fn write_all(
     dir: &Path,
