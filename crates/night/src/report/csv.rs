@@ -434,7 +434,8 @@ fn write_groups(
 }
 
 /// runs.csv: one row per run, in the order they started: night, run (its id in the store), kind
-/// (night|calibration), started_at, finished_at (empty: the run was killed and measured nothing),
+/// (night|calibration), shard (`INDEX/COUNT` of a `guion batch --shard` run, empty for the whole
+/// night), started_at, finished_at (empty: the run was killed and measured nothing),
 /// version, engine, models, cores (the machine's), cpu, workers, threads, cores_held, scored,
 /// wrong_language, failed, reused (results already in the store: not analysed, not counted),
 /// recordings, audio_hours (recorded audio analysed), wall_s, cpu_s, core_hours (wall × cores held),
@@ -448,6 +449,7 @@ pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()>
         "night",
         "run",
         "kind",
+        "shard",
         "started_at",
         "finished_at",
         "version",
@@ -490,6 +492,7 @@ pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()>
             r.night.clone(),
             r.id.to_string(),
             r.kind.name().to_string(),
+            r.shard.clone().unwrap_or_default(),
             r.started_at.clone(),
             r.finished_at.clone().unwrap_or_default(),
             r.version.clone(),
