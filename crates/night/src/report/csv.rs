@@ -93,20 +93,12 @@ pub fn rewrite(dir: &Path, store: &crate::store::Store) -> io::Result<()> {
         Ok(bytes) if bytes.starts_with("\u{feff}".as_bytes()) => CsvLocale::Es,
         _ => CsvLocale::En,
     };
-    let all = store.calls(None).map_err(io::Error::other)?;
-    let latest = store.nights().map_err(io::Error::other)?.pop();
-    let tonight: Vec<StoredCall> = all
-        .iter()
-        .filter(|c| Some(&c.night) == latest.as_ref())
-        .cloned()
-        .collect();
-    write_all(
-        dir,
-        &all,
-        || guion_core::aggregate::rollup(&tonight),
-        locale,
-    )
-    .map(|_| ())
+    let latest = store
+        .nights()
+        .map_err(io::Error::other)?
+        .pop()
+        .unwrap_or_default();
+    write_store(dir, store, &latest, locale).map(|_| ())
 }
 
 /// Every file of a batch's directory from its store: the per-call files of every night, `night`'s
