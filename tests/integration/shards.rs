@@ -457,3 +457,34 @@ fn a_shard_killed_midway_and_run_again_still_merges_to_one_run() {
     let counted: u64 = merged_runs.iter().map(|(_, c)| c[0] + c[2] + c[3]).sum();
     assert_eq!(counted, 15, "{merged_runs:?}");
 }
+
+#[test]
+fn an_audio_night_in_three_shards_merged_is_one_run_of_it() {
+    require!(util::whisper(), util::encoder(), util::prompts("en"));
+    let dir = util::tempdir();
+    let extra = format!(
+        "rec-1,{},mad-lucia,Acme in-house,madrid,insourced,en,,mono\n\
+         rec-2,{},mnl-joy,CallNova,manila,outsourced,en,,mono\n\
+         rec-3,{},bog-andres,Contacta BPO,bogota,outsourced,en,,mono\n",
+        util::prompt_path("en", "vm-goodbye").display(),
+        util::prompt_path("en", "queue-periodic-announce").display(),
+        util::prompt_path("en", "vm-intro").display(),
+    );
+    let manifest = util::text_night(dir.path(), 3, &extra);
+    let whole = dir.path().join("whole");
+    let o = batch(&manifest, &whole, &["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shards: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, out) in shards.iter().enumerate() {
+        let o = batch(&manifest, out, &["--quiet", "--shard", &format!("{i}/3")]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let merged = dir.path().join("merged");
+    let refs: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+    let m = merge(&merged, &refs);
+    assert!(m.status.success(), "{}", stderr(&m));
+    assert_same_night(&whole, &merged, "an audio night");
+    assert!(read(&merged, "calls.csv").contains("rec-3"));
+    let recordings: u64 = runs(&merged).iter().map(|(_, c)| c[4]).sum();
+    assert_eq!(recordings, 3, "each recording heard once");
+}
