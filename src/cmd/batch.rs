@@ -72,12 +72,13 @@ use std::time::Instant;
 ///                     columns are done_<script>/<step>, over the calls scored against that script;
 ///                     adherence, forbidden phrases, tone and values are over all of the group's
 ///                     calls, each measured against its own script.
-///   runs.csv          one row per run of every night (and of `guion bench`): the machine, workers ×
+///   runs.csv          one row per run of every night (and of `guion bench`), with its shard: the machine, workers ×
 ///                     threads, the calls this run analysed (reused results are not counted), the
 ///                     recorded audio it heard, wall and CPU time, audio_hours_per_core_hour,
 ///                     calls_per_hour and each stage's seconds and rates; the summary's last line says
 ///                     the same for this run.
 /// `guion report DIR` turns the store into one HTML page; `guion call CALL_ID --from DIR` opens a call.
+/// With --shard, DIR holds one shard of the night; `guion merge` makes the shards one night.
 ///
 /// PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) is redacted from every text stored or
 /// written unless --no-redact. A call whose speech is clearly in a language outside the script's
