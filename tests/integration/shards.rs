@@ -218,11 +218,39 @@ fn three_shards_merged_are_one_run_of_the_night_and_merging_again_changes_nothin
     };
     assert_eq!(reviewed(&merged).len(), 1, "the review once");
     assert_eq!(reviewed(&merged), reviewed(&shards[1]));
-    let report = guion()
-        .args(["report", merged.to_str().unwrap()])
+
+    // The report of the merge is that of one run but for what each run cost (a line per run) and
+    // the directory its commands name. The review is taken back first, so the two nights match.
+    let whole_review = guion()
+        .args([
+            "review",
+            call,
+            "--from",
+            whole.to_str().unwrap(),
+            "--step",
+            "greeting",
+            "--status",
+            "missed",
+            "--by",
+            "ana",
+        ])
         .output()
         .unwrap();
-    assert!(report.status.success(), "{}", stderr(&report));
+    assert!(whole_review.status.success(), "{}", stderr(&whole_review));
+    let page = |dir: &Path| -> Vec<String> {
+        let out = guion()
+            .args(["report", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let escaped = dir.display().to_string().replace('/', "&#x2f;");
+        read(dir, "report.html")
+            .lines()
+            .filter(|l| !l.contains("<strong>Run "))
+            .map(|l| l.replace(&escaped, "DIR"))
+            .collect()
+    };
+    assert_eq!(page(&whole), page(&merged), "the merged night's report");
 }
 
 #[test]
