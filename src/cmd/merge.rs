@@ -16,7 +16,10 @@ use std::process::ExitCode;
 /// sourcing.csv and runs.csv exactly as `guion batch` writes them (through the same code): the
 /// shards of a night merged give the same files, byte for byte, as one run of the whole night,
 /// but for runs.csv, which lists each shard's run(s) as a row of its own (they are how the
-/// night's cost is measured) and is all timing. `guion report DIR` then reports the night.
+/// night's cost is measured) and is all timing (no column of the other files is: duration_s,
+/// start and end are times within a call). `guion report DIR` then reports the night: the page of
+/// one run but for the cost section (a line per shard's run) and the directory its commands name.
+/// The files are written in --csv-locale (give the shards' own).
 ///
 /// Merging is idempotent: merging again, a shard given twice, or a shard rerun since changes
 /// nothing that is the same, and takes in what changed (a killed shard rerun to its end).
