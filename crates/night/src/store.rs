@@ -737,9 +737,9 @@ impl Store {
             })
         })();
         let detached = self.conn.execute("DETACH DATABASE src", []);
-        let copied = copied.map_err(|source| StoreError::Sql {
-            path: source_path(dir),
-            source,
+        let copied = copied.map_err(|e| StoreError::Sql {
+            path: source,
+            source: e,
         })?;
         detached.map_err(self.sql())?;
         Ok(copied)
@@ -908,10 +908,6 @@ impl Store {
     }
 }
 
-fn source_path(dir: &Path) -> PathBuf {
-    dir.join(FILE)
-}
-
 fn insert_call(
     conn: &Connection,
     night: &str,
@@ -935,4 +931,94 @@ fn insert_call(
         meta.language,
         meta.started_at
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guion_core::cost::RunKind;
+
+    fn shard(night: &str, index: u32, count: u32) -> ShardRecord {
+        ShardRecord {
+            night: night.into(),
+            shard: Shard::new(index, count).unwrap(),
+            setup: "analysis=6 script=acme@1".into(),
+            manifest: "00".into(),
+        }
+    }
+
+    #[test]
+    fn a_store_holds_one_shard_of_a_night_or_the_whole_night() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let one = shard("n1", 1, 3);
+        store.claim("n1", Some(&one.shard)).unwrap();
+        store.put_shard(&one).unwrap();
+        // The same shard again (a rerun) is fine; another shard or the whole night is not.
+        store.claim("n1", Some(&one.shard)).unwrap();
+        let other = store.claim("n1", Some(&Shard::new(2, 3).unwrap()));
+        assert!(other.unwrap_err().to_string().contains("its own --out"));
+        let whole = store.claim("n1", None);
+        assert!(
+            whole
+                .unwrap_err()
+                .to_string()
+                .contains("not the whole night")
+        );
+        // Another night is another matter.
+        store.claim("n2", None).unwrap();
+        assert_eq!(store.shards().unwrap(), [one]);
+    }
+
+    #[test]
+    fn a_store_made_before_shards_gets_run_uids_and_merges_once() {
+        let old = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(old.path().join(FILE)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE runs (
+                     id INTEGER PRIMARY KEY, night TEXT NOT NULL, kind TEXT NOT NULL,
+                     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+                     finished_at TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
+                     models TEXT NOT NULL DEFAULT '', cores INTEGER NOT NULL, cpu TEXT,
+                     hostname TEXT, workers INTEGER NOT NULL, threads INTEGER NOT NULL,
+                     cores_held INTEGER NOT NULL, scored INTEGER NOT NULL DEFAULT 0,
+                     wrong_language INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+                     reused INTEGER NOT NULL DEFAULT 0, recordings INTEGER NOT NULL DEFAULT 0,
+                     audio_s REAL NOT NULL DEFAULT 0, wall_s REAL NOT NULL DEFAULT 0, cpu_s REAL,
+                     decode_s REAL NOT NULL DEFAULT 0, asr_s REAL NOT NULL DEFAULT 0,
+                     classify_s REAL NOT NULL DEFAULT 0, align_s REAL NOT NULL DEFAULT 0,
+                     judge_s REAL NOT NULL DEFAULT 0, write_s REAL NOT NULL DEFAULT 0);
+                 INSERT INTO runs (night, kind, version, engine, cores, workers, threads, cores_held)
+                 VALUES ('n1', 'night', '0.1.0', 'e', 2, 2, 1, 2);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(old.path()).unwrap();
+        let machine = crate::machine::this();
+        let shard_0 = Shard::new(0, 2).unwrap();
+        store
+            .begin_run(
+                "n1",
+                RunKind::Night,
+                "0.1.0",
+                "e",
+                &machine,
+                1,
+                1,
+                Some(&shard_0),
+            )
+            .unwrap();
+        store.put_shard(&shard("n1", 0, 2)).unwrap();
+        drop(store);
+        let into = tempfile::tempdir().unwrap();
+        let mut merged = Store::open(into.path()).unwrap();
+        for _ in 0..2 {
+            merged.merge_from(old.path(), Some("n1")).unwrap();
+        }
+        let runs = merged.runs(None).unwrap();
+        assert_eq!(runs.len(), 2, "each run once: {runs:?}");
+        assert_eq!(runs[1].shard.as_deref(), Some("0/2"));
+        assert_eq!(merged.shards().unwrap(), [shard("n1", 0, 2)]);
+    }
 }
