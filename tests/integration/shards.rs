@@ -516,3 +516,29 @@ fn an_audio_night_in_three_shards_merged_is_one_run_of_it() {
     let recordings: u64 = runs(&merged).iter().map(|(_, c)| c[4]).sum();
     assert_eq!(recordings, 3, "each recording heard once");
 }
+
+#[test]
+fn a_night_smaller_than_its_shard_count_leaves_shards_empty_and_still_merges() {
+    let dir = util::tempdir();
+    let manifest = util::text_night(dir.path(), 2, "");
+    let whole = dir.path().join("whole");
+    let o = batch(&manifest, &whole, &["--no-meaning", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shards: Vec<PathBuf> = (0..8).map(|i| dir.path().join(format!("s{i}"))).collect();
+    let mut empty = 0;
+    for (i, out) in shards.iter().enumerate() {
+        let o = batch(
+            &manifest,
+            out,
+            &["--no-meaning", "--quiet", "--shard", &format!("{i}/8")],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        empty += usize::from(stderr(&o).contains("holds no call"));
+    }
+    assert!(empty >= 6, "two calls fill at most two of eight shards");
+    let merged = dir.path().join("merged");
+    let refs: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+    let m = merge(&merged, &refs);
+    assert!(m.status.success(), "{}", stderr(&m));
+    assert_same_night(&whole, &merged, "eight shards of two calls");
+}
