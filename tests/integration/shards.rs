@@ -1,7 +1,7 @@
 //! A night cut into shards (`guion batch --shard`) and merged back (`guion merge`) is one run of
 //! the whole night: every CSV and the JSONL byte for byte (runs.csv, which is all timing and has a
 //! row per shard's run, compared by its counts); merging again or a shard twice changes nothing;
-//! shards of another night, script or count are refused with the reason; `--shard auto/COUNT`
+//! shards of another night, script, models, manifest or count are refused with the reason; `--shard auto/COUNT`
 //! reads Kubernetes' and Slurm's variables; a shard killed midway and rerun still merges to the
 //! same night.
 
@@ -334,6 +334,31 @@ fn shards_of_another_night_script_or_count_are_refused_with_the_reason() {
         why.contains("another script set") && why.contains("acme-seguros@2026-12"),
         "{why}"
     );
+
+    // Other options that decide a result (Whisper's beam, for the recordings a night may hold).
+    let other_models = shard("other-models", &["--shard", "2/3", "--beam", "1"]);
+    let m = merge(&merged, &[&s0, &s1, &other_models]);
+    assert_eq!(m.status.code(), Some(2));
+    let why = stderr(&m);
+    assert!(
+        why.contains("model set") && why.contains("beam=1 vs"),
+        "{why}"
+    );
+
+    // Another manifest (a row added after the other shards ran).
+    let later = dir.path().join("later");
+    std::fs::create_dir(&later).unwrap();
+    let longer = util::text_night(&later, 13, "");
+    let other_manifest = dir.path().join("other-manifest");
+    let o = batch(
+        &longer,
+        &other_manifest,
+        &["--no-meaning", "--quiet", "--shard", "2/3"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = merge(&merged, &[&s0, &s1, &other_manifest]);
+    assert_eq!(m.status.code(), Some(2));
+    assert!(stderr(&m).contains("another manifest"), "{}", stderr(&m));
 
     // Another count.
     let other_count = shard("other-count", &["--shard", "1/2"]);
