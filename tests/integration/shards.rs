@@ -1,9 +1,10 @@
 //! A night cut into shards (`guion batch --shard`) and merged back (`guion merge`) is one run of
 //! the whole night: every CSV and the JSONL byte for byte (runs.csv, which is all timing and has a
-//! row per shard's run, compared by its counts); merging again or a shard twice changes nothing;
-//! shards of another night, script, models, manifest or count are refused with the reason; `--shard auto/COUNT`
-//! reads Kubernetes' and Slurm's variables; a shard killed midway and rerun still merges to the
-//! same night.
+//! row per shard's run, compared by its counts), and the report but for its cost lines; merging
+//! again or a shard twice changes nothing; shards of another night, script, models, manifest or
+//! count are refused with the reason; `--shard auto/COUNT` reads Kubernetes' and Slurm's
+//! variables; a shard killed midway and rerun still merges to the same night; so does an audio
+//! night.
 
 use crate::util::{self, require};
 use std::collections::BTreeSet;
