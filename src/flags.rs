@@ -283,7 +283,8 @@ pub struct NightFlag {
     /// The night's label in the store (YYYY-MM-DD by convention). `guion batch`: the night being
     /// scored, default today (UTC); `guion report`, `guion coach` and `guion calibrate`: the night
     /// to read, default the latest (calibrate: each labelled call's latest); `guion review`: the
-    /// call's night, default its latest.
+    /// call's night, default its latest; `guion merge`: the night to merge, default every night the
+    /// shards hold (which must be the same).
     #[arg(long, short)]
     pub night: Option<String>,
 }
@@ -328,7 +329,8 @@ impl FromFlag {
 #[derive(clap::Args, Clone)]
 pub struct OutFlag {
     /// Where the output goes. A directory (created if missing) for `guion transcribe` (one file per
-    /// recording and format), `guion batch` and `guion bench` (the store and the result files); a file for
+    /// recording and format), `guion batch`, `guion merge` and `guion bench` (the store and the result
+    /// files); a file for
     /// `guion report` (default DIR/report.html), `guion coach` (default standard output) and
     /// `guion train` (default for tone: the head guion uses).
     #[arg(long, short, value_name = "PATH")]

@@ -3,18 +3,18 @@
 use crate::flags;
 use anyhow::{Context, Result, bail};
 use guion_core::aggregate;
-use guion_core::call::{Outcome, StoredCall};
+use guion_core::call::Outcome;
 use guion_core::cost::{Run, RunKind};
 use guion_core::route::Routes;
 use guion_core::script::Script;
+use guion_core::shard::ShardSpec;
 use guion_night::batch::manifest::{self, CallRow};
-use guion_night::batch::{self, BatchOptions, NightScripts, NightSummary, Progress};
+use guion_night::batch::{self, BatchOptions, NightScripts, NightShard, NightSummary, Progress};
 use guion_night::pipeline::AnalyserOptions;
 use guion_night::report::csv::{self as csv_out, CsvLocale};
 use guion_night::store::Store;
 use guion_speech::asr::AsrOptions;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,12 +72,13 @@ use std::time::Instant;
 ///                     columns are done_<script>/<step>, over the calls scored against that script;
 ///                     adherence, forbidden phrases, tone and values are over all of the group's
 ///                     calls, each measured against its own script.
-///   runs.csv          one row per run of every night (and of `guion bench`): the machine, workers ×
+///   runs.csv          one row per run of every night (and of `guion bench`), with its shard: the machine, workers ×
 ///                     threads, the calls this run analysed (reused results are not counted), the
 ///                     recorded audio it heard, wall and CPU time, audio_hours_per_core_hour,
 ///                     calls_per_hour and each stage's seconds and rates; the summary's last line says
 ///                     the same for this run.
 /// `guion report DIR` turns the store into one HTML page; `guion call CALL_ID --from DIR` opens a call.
+/// With --shard, DIR holds one shard of the night; `guion merge` makes the shards one night.
 ///
 /// PII (card numbers, DNI/NIE, phone numbers, e-mail addresses) is redacted from every text stored or
 /// written unless --no-redact. A call whose speech is clearly in a language outside the script's
@@ -126,6 +127,16 @@ pub struct Args {
 
     #[command(flatten)]
     quiet: flags::QuietFlag,
+
+    /// Score only shard INDEX of COUNT (0-based) of the night, for a night cut over several
+    /// machines: a call belongs to the shard its call id hashes to (sha256), so every machine cuts
+    /// alike and adding rows moves no other call; a bad manifest row is reported by the one shard
+    /// its call id (else its file:line) falls in. auto/COUNT takes INDEX from JOB_COMPLETION_INDEX
+    /// (a Kubernetes Indexed Job) or else SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (a Slurm
+    /// array, so --array=1-3 gives 0, 1, 2; without the min, the task id itself) and says which.
+    /// Each shard needs its own --out; `guion merge` makes one night of them.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = ShardSpec::parse)]
+    shard: Option<ShardSpec>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -149,11 +160,45 @@ pub fn run(args: Args) -> Result<ExitCode> {
         manifest::read_manifest(&args.manifest, &used)
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let shard = match args.shard {
+        None => None,
+        Some(spec) => {
+            let found = spec
+                .resolve(|name| std::env::var(name).ok())
+                .map_err(anyhow::Error::msg)?;
+            if !args.quiet.quiet || matches!(spec, ShardSpec::Auto { .. }) {
+                eprintln!("batch: shard {} (from {})", found.shard, found.source);
+            }
+            let list = if args.manifest.is_dir() {
+                args.manifest.join("metadata.csv")
+            } else {
+                args.manifest.clone()
+            };
+            let manifest = guion_models::sha256_file(&list)
+                .with_context(|| format!("cannot read {}", list.display()))?;
+            Some(NightShard {
+                shard: found.shard,
+                manifest,
+            })
+        }
+    };
+    let (rows, bad_rows) = match &shard {
+        Some(s) => manifest::cut(rows, bad_rows, &s.shard),
+        None => (rows, bad_rows),
+    };
     for e in &bad_rows {
         eprintln!("guion: {e}");
     }
     if rows.is_empty() {
-        bail!("{}: no call to score", args.manifest.display());
+        match &shard {
+            // A small night cut finely may leave a shard empty: still a shard merge can count on.
+            Some(s) => eprintln!(
+                "batch: shard {} of {} holds no call of the night",
+                s.shard,
+                args.manifest.display()
+            ),
+            None => bail!("{}: no call to score", args.manifest.display()),
+        }
     }
     if let Some(r) = &routes {
         let ids: Vec<&str> = scripts.iter().map(|(_, s)| s.id.as_str()).collect();
@@ -170,6 +215,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         jobs,
         analyser: analyser_options(&args.whisper, &args.meaning, threads, args.redact.redact),
         reanalyse: false,
+        shard,
     };
     let scored = score(&Night {
         rows: &rows,
@@ -286,6 +332,7 @@ pub(crate) fn score(n: &Night) -> Result<Scored> {
     let out = n.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let store = Store::open(out)?;
+    store.claim(&n.options.night, n.options.shard.as_ref().map(|s| &s.shard))?;
     for (text, script) in n.scripts {
         store.put_script(script, text)?;
     }
@@ -322,21 +369,10 @@ pub(crate) fn score(n: &Night) -> Result<Scored> {
     display.finish();
 
     let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
-    // Every night's calls are read once; tonight's are among them (all of them, in a fresh store).
-    let all = store.calls(None)?;
-    let tonight: Cow<[StoredCall]> = if all.iter().all(|c| &c.night == night) {
-        Cow::Borrowed(&all)
-    } else {
-        Cow::Owned(all.iter().filter(|c| &c.night == night).cloned().collect())
-    };
-    let runs = store.runs(None)?;
-    csv_out::write_all(out, &all, || aggregate::rollup(&tonight), n.csv_locale)
-        .and_then(|_| csv_out::write_runs(out, &runs, n.csv_locale))
+    let all = csv_out::write_store(out, &store, night, n.csv_locale)
         .with_context(|| format!("cannot write the results into {}", out.display()))?;
-    let wrong_language = tonight
-        .iter()
-        .filter(|c| aggregate::is_wrong_language(c))
-        .count();
+    let tonight = all.iter().filter(|c| &c.night == night);
+    let wrong_language = tonight.filter(|c| aggregate::is_wrong_language(c)).count();
     Ok(Scored {
         summary,
         run,

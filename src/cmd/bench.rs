@@ -138,6 +138,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             // Redaction as a night has it by default: it is part of the cost.
             analyser: night::analyser_options(&args.whisper, &args.meaning, threads, true),
             reanalyse: true,
+            shard: None,
         },
         kind: RunKind::Calibration,
         csv_locale: CsvLocale::En,

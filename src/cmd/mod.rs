@@ -5,6 +5,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod call;
 pub mod coach;
+pub mod merge;
 pub mod models;
 pub mod report;
 pub mod review;

@@ -21,5 +21,6 @@ mod read_transcripts;
 mod recordings;
 mod report;
 mod script_check;
+mod shards;
 mod transcribe;
 mod vad;

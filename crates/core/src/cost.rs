@@ -263,6 +263,9 @@ pub struct Run {
     pub id: i64,
     pub night: String,
     pub kind: RunKind,
+    /// The shard of the night this run scored (`INDEX/COUNT`), `None` for the whole night.
+    #[serde(default)]
+    pub shard: Option<String>,
     /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub started_at: String,
     /// `None`: the run never finished (killed, or stopped by an error); it measured nothing.

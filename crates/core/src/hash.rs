@@ -16,3 +16,12 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn short_id(name: &str, sha256: &str) -> String {
     format!("{name}:{}", &sha256[..12.min(sha256.len())])
 }
+
+/// The first 8 bytes of `text`'s sha256 as a number: a stable, evenly spread bucket for a name
+/// (a call id), the same on every machine and in every release.
+pub fn sha256_u64(text: &str) -> u64 {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}

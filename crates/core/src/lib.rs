@@ -27,5 +27,6 @@ pub mod review;
 pub mod route;
 pub mod score;
 pub mod script;
+pub mod shard;
 pub mod stats;
 pub mod transcript;

@@ -12,11 +12,13 @@
 use guion_core::call::Sourcing;
 pub use guion_core::call::{CallMeta, Outcome, StoredCall};
 use guion_core::cost::{Machine, Measurement, Run, RunKind};
+use guion_core::hash::sha256_bytes;
 use guion_core::names::Named;
 use guion_core::record::CallRecord;
 use guion_core::record::StageTimes;
 use guion_core::review::{Review, StepReview, Verdict};
 use guion_core::script::Script;
+use guion_core::shard::Shard;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,29 @@ pub enum StoreError {
     Failed { call_id: String, reason: String },
     #[error("{path}: a stored record does not parse: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Shard { path: PathBuf, reason: String },
+}
+
+/// A shard of a night as its store records it, which `guion merge` checks shards against each
+/// other by: a merge of shards run with other scripts, models or manifests would not be one night.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardRecord {
+    pub night: String,
+    pub shard: Shard,
+    /// The analysis version, every script's id and version, the models and options
+    /// (`key::Determinants::ids`, the hearing part included).
+    pub setup: String,
+    /// The manifest's sha256 (a call directory's metadata.csv).
+    pub manifest: String,
+}
+
+/// What a merge copied from one shard's store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub calls: usize,
+    pub reviews: usize,
+    pub runs: usize,
 }
 
 pub struct Store {
@@ -169,10 +194,37 @@ impl Store {
                  classify_s REAL NOT NULL DEFAULT 0,
                  align_s REAL NOT NULL DEFAULT 0,
                  judge_s REAL NOT NULL DEFAULT 0,
-                 write_s REAL NOT NULL DEFAULT 0
+                 write_s REAL NOT NULL DEFAULT 0,
+                 uid TEXT,
+                 shard TEXT
+             );
+             CREATE TABLE IF NOT EXISTS shards (
+                 night TEXT NOT NULL,
+                 shard INTEGER NOT NULL,
+                 count INTEGER NOT NULL,
+                 setup TEXT NOT NULL,
+                 manifest TEXT NOT NULL,
+                 PRIMARY KEY (night, shard)
              );",
         )
         .map_err(sql)?;
+        // Stores made before shards have runs without `uid` and `shard`.
+        let has_uid: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'uid'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql)?
+            > 0;
+        if !has_uid {
+            conn.execute_batch(
+                "ALTER TABLE runs ADD COLUMN uid TEXT; ALTER TABLE runs ADD COLUMN shard TEXT;",
+            )
+            .map_err(sql)?;
+        }
+        conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS runs_uid ON runs (uid);")
+            .map_err(sql)?;
         Ok(Store { conn, path })
     }
 
@@ -358,12 +410,27 @@ impl Store {
         machine: &Machine,
         workers: usize,
         threads: usize,
+        shard: Option<&Shard>,
     ) -> Result<i64, StoreError> {
+        // A run's name across stores: `guion merge` copies each shard's runs once, however often
+        // it is run, and two shards' run 1 stay two runs.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let uid = sha256_bytes(
+            format!(
+                "{night} {} {} {nanos} {}",
+                machine.hostname.as_deref().unwrap_or(""),
+                std::process::id(),
+                self.path.display()
+            )
+            .as_bytes(),
+        );
         self.conn
             .execute(
                 "INSERT INTO runs (night, kind, version, engine, cores, cpu, hostname, workers,
-                                   threads, cores_held)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   threads, cores_held, uid, shard)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     night,
                     kind.name(),
@@ -374,7 +441,9 @@ impl Store {
                     machine.hostname,
                     workers as i64,
                     threads as i64,
-                    Measurement::cores_held(workers, threads, machine.cores) as i64
+                    Measurement::cores_held(workers, threads, machine.cores) as i64,
+                    &uid[..32],
+                    shard.map(Shard::to_string)
                 ],
             )
             .map_err(self.sql())?;
@@ -431,7 +500,7 @@ impl Store {
                 "SELECT id, night, kind, started_at, finished_at, version, engine, models, cores,
                         cpu, hostname, workers, threads, cores_held, scored, wrong_language,
                         failed, reused, recordings, audio_s, wall_s, cpu_s, decode_s, asr_s,
-                        classify_s, align_s, judge_s, write_s
+                        classify_s, align_s, judge_s, write_s, shard
                  FROM runs WHERE ?1 IS NULL OR night = ?1 ORDER BY started_at, id",
             )
             .map_err(self.sql())?;
@@ -442,6 +511,7 @@ impl Store {
                     id: r.get(0)?,
                     night: r.get(1)?,
                     kind: RunKind::from_name(&r.get::<_, String>(2)?).unwrap_or_default(),
+                    shard: r.get(28)?,
                     started_at: r.get(3)?,
                     finished_at: r.get(4)?,
                     version: r.get(5)?,
@@ -477,6 +547,202 @@ impl Store {
             })
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Whether this store may take `night` run as `shard` (`None`: the whole night). A store holds
+    /// one shard of a night, or the whole night, or a merge of its shards: a shard run into a store
+    /// that holds another shard or the whole night would mix in calls that belong elsewhere.
+    pub fn claim(&self, night: &str, shard: Option<&Shard>) -> Result<(), StoreError> {
+        let held: Vec<Shard> = self
+            .shards()?
+            .into_iter()
+            .filter(|s| s.night == night)
+            .map(|s| s.shard)
+            .collect();
+        let refuse = |reason: String| {
+            Err(StoreError::Shard {
+                path: self.path.clone(),
+                reason,
+            })
+        };
+        let list = held
+            .iter()
+            .map(Shard::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match shard {
+            None if held.is_empty() => Ok(()),
+            None => refuse(format!(
+                "holds shard(s) {list} of night {night}, not the whole night: give the whole \
+                 night its own --out"
+            )),
+            Some(s) if held.iter().any(|h| h != s) => refuse(format!(
+                "holds shard(s) {list} of night {night}, not shard {s}: give each shard its own \
+                 --out"
+            )),
+            Some(s) => {
+                let calls: i64 = self
+                    .conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM calls WHERE night = ?1",
+                        [night],
+                        |r| r.get(0),
+                    )
+                    .map_err(self.sql())?;
+                if held.is_empty() && calls > 0 {
+                    return refuse(format!(
+                        "holds night {night} scored whole, not as shard {s}: give each shard its \
+                         own --out"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Records what shard of its night this store holds (see [`Store::claim`]).
+    pub fn put_shard(&self, s: &ShardRecord) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO shards (night, shard, count, setup, manifest)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.night, s.shard.index, s.shard.count, s.setup, s.manifest],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The shards this store holds (one for a shard's store, several for a merge), by night.
+    pub fn shards(&self) -> Result<Vec<ShardRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT night, shard, count, setup, manifest FROM shards ORDER BY night, shard",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (night, index, count, setup, manifest) = row.map_err(self.sql())?;
+            let shard = Shard::new(index, count).map_err(|reason| StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("shard of night {night}: {reason}"),
+            })?;
+            out.push(ShardRecord {
+                night,
+                shard,
+                setup,
+                manifest,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Copies the store in `dir` (a shard's) into this one, `night`'s part (`None`: every night):
+    /// its calls and their results, scripts, reviews, runs and what shard it is, in one
+    /// transaction. Copying the same store again changes nothing: calls, results and scripts are
+    /// keyed as here, reviews are unique, and a run is known by its `uid` (a run that has finished
+    /// since the last merge is updated).
+    pub fn merge_from(&mut self, dir: &Path, night: Option<&str>) -> Result<Merged, StoreError> {
+        let source = dir.join(FILE);
+        if !source.is_file() {
+            return Err(StoreError::Missing(dir.to_path_buf()));
+        }
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS src", [source.display().to_string()])
+            .map_err(sql)?;
+        let copied = (|| -> rusqlite::Result<Merged> {
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO main.results
+                     (key, content_sha256, ids, status, reason, record, times, created_at)
+                 SELECT key, content_sha256, ids, status, reason, record, times, created_at
+                 FROM src.results
+                 WHERE key IN (SELECT key FROM src.calls WHERE ?1 IS NULL OR night = ?1)",
+                [night],
+            )?;
+            let calls = tx.execute(
+                "INSERT OR REPLACE INTO main.calls
+                     (night, call_id, key, path, agent_id, vendor, site, sourcing, language,
+                      started_at)
+                 SELECT night, call_id, key, path, agent_id, vendor, site, sourcing, language,
+                        started_at
+                 FROM src.calls WHERE ?1 IS NULL OR night = ?1",
+                [night],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO main.scripts (id, version, text)
+                 SELECT id, version, text FROM src.scripts",
+                [],
+            )?;
+            let reviews = tx.execute(
+                "INSERT OR IGNORE INTO main.reviews (night, call_id, step, status, analyst, why, at)
+                 SELECT night, call_id, step, status, analyst, why, at FROM src.reviews
+                 WHERE ?1 IS NULL OR night = ?1 ORDER BY at, id",
+                [night],
+            )?;
+            // A run stored before runs had a uid is named by what it was.
+            let runs = tx.execute(
+                "INSERT INTO main.runs
+                     (night, kind, started_at, finished_at, version, engine, models, cores, cpu,
+                      hostname, workers, threads, cores_held, scored, wrong_language, failed,
+                      reused, recordings, audio_s, wall_s, cpu_s, decode_s, asr_s, classify_s,
+                      align_s, judge_s, write_s, uid, shard)
+                 SELECT night, kind, started_at, finished_at, version, engine, models, cores, cpu,
+                        hostname, workers, threads, cores_held, scored, wrong_language, failed,
+                        reused, recordings, audio_s, wall_s, cpu_s, decode_s, asr_s, classify_s,
+                        align_s, judge_s, write_s,
+                        COALESCE(uid, 'legacy ' || night || ' ' || id || ' ' || started_at || ' '
+                                      || IFNULL(hostname, '')),
+                        shard
+                 FROM src.runs WHERE ?1 IS NULL OR night = ?1 ORDER BY started_at, id
+                 ON CONFLICT (uid) DO UPDATE SET
+                     finished_at = excluded.finished_at, models = excluded.models,
+                     workers = excluded.workers, threads = excluded.threads,
+                     cores_held = excluded.cores_held, scored = excluded.scored,
+                     wrong_language = excluded.wrong_language, failed = excluded.failed,
+                     reused = excluded.reused, recordings = excluded.recordings,
+                     audio_s = excluded.audio_s, wall_s = excluded.wall_s, cpu_s = excluded.cpu_s,
+                     decode_s = excluded.decode_s, asr_s = excluded.asr_s,
+                     classify_s = excluded.classify_s, align_s = excluded.align_s,
+                     judge_s = excluded.judge_s, write_s = excluded.write_s",
+                [night],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO main.shards (night, shard, count, setup, manifest)
+                 SELECT night, shard, count, setup, manifest FROM src.shards
+                 WHERE ?1 IS NULL OR night = ?1",
+                [night],
+            )?;
+            tx.commit()?;
+            Ok(Merged {
+                calls,
+                reviews,
+                runs,
+            })
+        })();
+        let detached = self.conn.execute("DETACH DATABASE src", []);
+        let copied = copied.map_err(|e| StoreError::Sql {
+            path: source,
+            source: e,
+        })?;
+        detached.map_err(self.sql())?;
+        Ok(copied)
     }
 
     /// The latest night in which `call_id` is stored.
@@ -665,4 +931,94 @@ fn insert_call(
         meta.language,
         meta.started_at
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guion_core::cost::RunKind;
+
+    fn shard(night: &str, index: u32, count: u32) -> ShardRecord {
+        ShardRecord {
+            night: night.into(),
+            shard: Shard::new(index, count).unwrap(),
+            setup: "analysis=6 script=acme@1".into(),
+            manifest: "00".into(),
+        }
+    }
+
+    #[test]
+    fn a_store_holds_one_shard_of_a_night_or_the_whole_night() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let one = shard("n1", 1, 3);
+        store.claim("n1", Some(&one.shard)).unwrap();
+        store.put_shard(&one).unwrap();
+        // The same shard again (a rerun) is fine; another shard or the whole night is not.
+        store.claim("n1", Some(&one.shard)).unwrap();
+        let other = store.claim("n1", Some(&Shard::new(2, 3).unwrap()));
+        assert!(other.unwrap_err().to_string().contains("its own --out"));
+        let whole = store.claim("n1", None);
+        assert!(
+            whole
+                .unwrap_err()
+                .to_string()
+                .contains("not the whole night")
+        );
+        // Another night is another matter.
+        store.claim("n2", None).unwrap();
+        assert_eq!(store.shards().unwrap(), [one]);
+    }
+
+    #[test]
+    fn a_store_made_before_shards_gets_run_uids_and_merges_once() {
+        let old = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(old.path().join(FILE)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE runs (
+                     id INTEGER PRIMARY KEY, night TEXT NOT NULL, kind TEXT NOT NULL,
+                     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+                     finished_at TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
+                     models TEXT NOT NULL DEFAULT '', cores INTEGER NOT NULL, cpu TEXT,
+                     hostname TEXT, workers INTEGER NOT NULL, threads INTEGER NOT NULL,
+                     cores_held INTEGER NOT NULL, scored INTEGER NOT NULL DEFAULT 0,
+                     wrong_language INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+                     reused INTEGER NOT NULL DEFAULT 0, recordings INTEGER NOT NULL DEFAULT 0,
+                     audio_s REAL NOT NULL DEFAULT 0, wall_s REAL NOT NULL DEFAULT 0, cpu_s REAL,
+                     decode_s REAL NOT NULL DEFAULT 0, asr_s REAL NOT NULL DEFAULT 0,
+                     classify_s REAL NOT NULL DEFAULT 0, align_s REAL NOT NULL DEFAULT 0,
+                     judge_s REAL NOT NULL DEFAULT 0, write_s REAL NOT NULL DEFAULT 0);
+                 INSERT INTO runs (night, kind, version, engine, cores, workers, threads, cores_held)
+                 VALUES ('n1', 'night', '0.1.0', 'e', 2, 2, 1, 2);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(old.path()).unwrap();
+        let machine = crate::machine::this();
+        let shard_0 = Shard::new(0, 2).unwrap();
+        store
+            .begin_run(
+                "n1",
+                RunKind::Night,
+                "0.1.0",
+                "e",
+                &machine,
+                1,
+                1,
+                Some(&shard_0),
+            )
+            .unwrap();
+        store.put_shard(&shard("n1", 0, 2)).unwrap();
+        drop(store);
+        let into = tempfile::tempdir().unwrap();
+        let mut merged = Store::open(into.path()).unwrap();
+        for _ in 0..2 {
+            merged.merge_from(old.path(), Some("n1")).unwrap();
+        }
+        let runs = merged.runs(None).unwrap();
+        assert_eq!(runs.len(), 2, "each run once: {runs:?}");
+        assert_eq!(runs[1].shard.as_deref(), Some("0/2"));
+        assert_eq!(merged.shards().unwrap(), [shard("n1", 0, 2)]);
+    }
 }

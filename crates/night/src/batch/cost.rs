@@ -33,6 +33,7 @@ pub fn run(
         &this,
         workers,
         threads,
+        options.shard.as_ref().map(|s| &s.shard),
     )?;
     let cpu_before = machine::cpu_seconds();
     let summary = super::run(rows, scripts, options, store, on_call)?;
@@ -121,6 +122,7 @@ mod tests {
                 &machine,
                 4,
                 2,
+                None,
             )
             .unwrap();
         let id = store
@@ -132,6 +134,7 @@ mod tests {
                 &machine,
                 2,
                 1,
+                None,
             )
             .unwrap();
         let m = Measurement {

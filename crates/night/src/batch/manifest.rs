@@ -29,6 +29,37 @@ pub struct RowError {
     pub file: String,
     pub line: u64,
     pub message: String,
+    /// The row's call id, when it has one: the shard it belongs to goes by it.
+    pub call_id: Option<String>,
+}
+
+impl RowError {
+    /// What decides the shard a bad row is reported by: its call id, as for a good row, else where
+    /// it is (`file:line`), so that each bad row counts in exactly one shard.
+    pub fn shard_key(&self) -> String {
+        match &self.call_id {
+            Some(id) => id.clone(),
+            None => format!("{}:{}", self.file, self.line),
+        }
+    }
+}
+
+/// The rows and bad rows of `shard`, by call id (bad rows without one, by `file:line`): every row
+/// of the manifest is in exactly one shard.
+pub fn cut(
+    rows: Vec<CallRow>,
+    errors: Vec<RowError>,
+    shard: &guion_core::shard::Shard,
+) -> (Vec<CallRow>, Vec<RowError>) {
+    (
+        rows.into_iter()
+            .filter(|r| shard.holds(&r.meta.call_id))
+            .collect(),
+        errors
+            .into_iter()
+            .filter(|e| shard.holds(&e.shard_key()))
+            .collect(),
+    )
 }
 
 impl fmt::Display for RowError {
@@ -62,6 +93,7 @@ pub fn read_manifest(
         file: file.clone(),
         line: 0,
         message: format!("cannot read the manifest: {e}"),
+        call_id: None,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, &file, base, None, used)
@@ -79,6 +111,7 @@ pub fn read_directory(
         file: file.clone(),
         line: 0,
         message: format!("a call directory needs a metadata.csv beside the calls: {e}"),
+        call_id: None,
     })?;
     let mut found = Vec::new();
     walk(dir, &mut found);
@@ -91,6 +124,7 @@ pub fn read_directory(
                 file: f.display().to_string(),
                 line: 0,
                 message: "no row in metadata.csv describes this file".into(),
+                call_id: None,
             });
         }
     }
@@ -138,6 +172,7 @@ pub fn parse(
         file: file.to_string(),
         line: 1,
         message,
+        call_id: None,
     };
     let headers: Vec<String> = reader
         .headers()
@@ -192,6 +227,7 @@ pub fn parse(
                     file: file.to_string(),
                     line,
                     message: format!("malformed CSV: {e}"),
+                    call_id: None,
                 });
                 continue;
             }
@@ -269,6 +305,7 @@ pub fn parse(
                 file: file.to_string(),
                 line,
                 message: problems.join("; "),
+                call_id: (!call_id.is_empty()).then(|| call_id.clone()),
             });
             continue;
         }
@@ -403,5 +440,41 @@ mod tests {
         // Only the column nothing reads is reported as ignored.
         let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(shown, ["m.csv:1: unknown column(s) campaign ignored"]);
+    }
+
+    #[test]
+    fn every_row_good_or_bad_is_in_exactly_one_shard() {
+        use guion_core::shard::Shard;
+        let mut text = String::from("call_id,path,agent_id,vendor,site,sourcing,oops\n");
+        for i in 0..60 {
+            text.push_str(&format!("c{i},c{i}.txt,a,V,s,insourced,\n"));
+        }
+        // Bad rows: one with an id (by it), one without (by line), a duplicate id.
+        text.push_str(
+            "b1,b1.txt,,V,s,insourced,\n,x.txt,a,V,s,insourced,\nc3,d.txt,a,V,s,insourced,\n",
+        );
+        let (rows, errors) = parse(&text, "m.csv", Path::new("."), None, &[]).unwrap();
+        assert_eq!((rows.len(), errors.len()), (60, 4), "{errors:?}");
+        let mut seen_rows = Vec::new();
+        let mut seen_errors = Vec::new();
+        for index in 0..3 {
+            let shard = Shard::new(index, 3).unwrap();
+            let (r, e) = cut(rows.clone(), errors.clone(), &shard);
+            assert!(!r.is_empty(), "shard {index} got no call of 60");
+            // The duplicate of c3 goes where c3 goes.
+            if r.iter().any(|r| r.meta.call_id == "c3") {
+                assert!(e.iter().any(|e| e.message.contains("already used")));
+            }
+            seen_rows.extend(r.into_iter().map(|r| r.meta.call_id));
+            seen_errors.extend(e.into_iter().map(|e| e.to_string()));
+        }
+        seen_rows.sort();
+        seen_errors.sort();
+        let mut all_rows: Vec<String> = rows.iter().map(|r| r.meta.call_id.clone()).collect();
+        let mut all_errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        all_rows.sort();
+        all_errors.sort();
+        assert_eq!(seen_rows, all_rows);
+        assert_eq!(seen_errors, all_errors);
     }
 }

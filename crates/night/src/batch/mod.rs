@@ -9,7 +9,7 @@ pub mod cost;
 pub mod manifest;
 
 use crate::pipeline::{Analyser, AnalyserOptions, CallInput};
-use crate::store::{CallMeta, Outcome, Store, StoreError, StoredResult};
+use crate::store::{CallMeta, Outcome, ShardRecord, Store, StoreError, StoredResult};
 use guion_core::key::{result_key, unreadable_key};
 use guion_core::record::StageTimes;
 use guion_core::redact::Redactor;
@@ -57,6 +57,16 @@ pub struct BatchOptions {
     /// Analyse every call even when its result is in the store (a calibration measures the
     /// machine, not the store): the result is stored again, the same as it was.
     pub reanalyse: bool,
+    /// The shard of the night these rows are (already cut by the caller), recorded in the store.
+    pub shard: Option<NightShard>,
+}
+
+/// A shard of a night, as `guion batch --shard` runs it.
+#[derive(Debug, Clone)]
+pub struct NightShard {
+    pub shard: guion_core::shard::Shard,
+    /// The manifest's sha256: shards of different manifests are not one night.
+    pub manifest: String,
 }
 
 /// What happened to one call, as the progress display hears of it.
@@ -148,6 +158,18 @@ pub fn run(
     let first = Analyser::for_scripts(&scripts.scripts, options.analyser.clone())?;
     let any_recording = rows.iter().any(|r| !is_transcript_path(&r.meta.path));
     let models = models_line(&first, scripts, any_recording);
+    if let Some(s) = &options.shard {
+        // With the hearing part whatever this shard's rows are: shards of one night agree on it.
+        store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put_shard(&ShardRecord {
+                night: options.night.clone(),
+                shard: s.shard,
+                setup: models_line(&first, scripts, true),
+                manifest: s.manifest.clone(),
+            })?;
+    }
     let routing = scripts.routing();
     let chosen: Vec<Result<usize, String>> = rows
         .iter()

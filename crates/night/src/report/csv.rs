@@ -93,20 +93,41 @@ pub fn rewrite(dir: &Path, store: &crate::store::Store) -> io::Result<()> {
         Ok(bytes) if bytes.starts_with("\u{feff}".as_bytes()) => CsvLocale::Es,
         _ => CsvLocale::En,
     };
+    let latest = store
+        .nights()
+        .map_err(io::Error::other)?
+        .pop()
+        .unwrap_or_default();
+    write_store(dir, store, &latest, locale).map(|_| ())
+}
+
+/// Every file of a batch's directory from its store: the per-call files of every night, `night`'s
+/// rollups and runs.csv. `guion batch` writes through here after a run and `guion merge` after a
+/// merge, so a merge of shards writes exactly what one run of the night would. Returns every
+/// stored call.
+pub fn write_store(
+    dir: &Path,
+    store: &crate::store::Store,
+    night: &str,
+    locale: CsvLocale,
+) -> io::Result<Vec<StoredCall>> {
     let all = store.calls(None).map_err(io::Error::other)?;
-    let latest = store.nights().map_err(io::Error::other)?.pop();
-    let tonight: Vec<StoredCall> = all
-        .iter()
-        .filter(|c| Some(&c.night) == latest.as_ref())
-        .cloned()
-        .collect();
+    // Tonight's calls are all of them in a store of one night: not copied then.
+    let tonight: std::borrow::Cow<[StoredCall]> = if all.iter().all(|c| c.night == night) {
+        std::borrow::Cow::Borrowed(&all)
+    } else {
+        std::borrow::Cow::Owned(all.iter().filter(|c| c.night == night).cloned().collect())
+    };
+    let runs = store.runs(None).map_err(io::Error::other)?;
     write_all(
         dir,
         &all,
         || guion_core::aggregate::rollup(&tonight),
         locale,
-    )
-    .map(|_| ())
+    )?;
+    write_runs(dir, &runs, locale)?;
+    drop(tonight);
+    Ok(all)
 }
 
 /// Writes every per-call file (all nights) and the rollups that `rollup` makes; returns them.
@@ -405,7 +426,8 @@ fn write_groups(
 }
 
 /// runs.csv: one row per run, in the order they started: night, run (its id in the store), kind
-/// (night|calibration), started_at, finished_at (empty: the run was killed and measured nothing),
+/// (night|calibration), shard (`INDEX/COUNT` of a `guion batch --shard` run, empty for the whole
+/// night), started_at, finished_at (empty: the run was killed and measured nothing),
 /// version, engine, models, cores (the machine's), cpu, workers, threads, cores_held, scored,
 /// wrong_language, failed, reused (results already in the store: not analysed, not counted),
 /// recordings, audio_hours (recorded audio analysed), wall_s, cpu_s, core_hours (wall × cores held),
@@ -419,6 +441,7 @@ pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()>
         "night",
         "run",
         "kind",
+        "shard",
         "started_at",
         "finished_at",
         "version",
@@ -461,6 +484,7 @@ pub fn write_runs(dir: &Path, runs: &[Run], locale: CsvLocale) -> io::Result<()>
             r.night.clone(),
             r.id.to_string(),
             r.kind.name().to_string(),
+            r.shard.clone().unwrap_or_default(),
             r.started_at.clone(),
             r.finished_at.clone().unwrap_or_default(),
             r.version.clone(),
