@@ -7,6 +7,7 @@ pub mod call;
 pub mod coach;
 pub mod merge;
 pub mod models;
+pub mod plan;
 pub mod report;
 pub mod review;
 pub mod script;

@@ -215,6 +215,51 @@ fn an_audio_night_measures_the_audio_it_heard_and_not_the_audio_it_reused() {
         (0, 0.0)
     );
     assert_eq!(rerun.measurement.audio_hours_per_core_hour(), None);
+
+    // guion plan divides by the first run's rate, the latest that measured audio on this machine.
+    let planned = util::guion()
+        .args([
+            "plan",
+            "--audio-hours",
+            "700",
+            "--hours",
+            "8",
+            "--cores-per-machine",
+            "16",
+        ])
+        .arg("--from")
+        .arg(&out)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        planned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let rate = m.audio_hours_per_core_hour().unwrap();
+    let cores = (700.0 / rate / 8.0).ceil() as u64;
+    assert_eq!(p["cores"], cores);
+    assert_eq!(p["machines"], cores.div_ceil(16));
+    assert_eq!(p["shards"], p["machines"]);
+    assert!(close(
+        p["audio_hours_per_core_hour"].as_f64().unwrap(),
+        rate
+    ));
+    assert_eq!(p["measurement"]["started_at"], run.started_at.as_str());
+    assert_eq!(p["measurement"]["night"], run.night.as_str());
+    // Nothing measured anywhere: it says how to measure, and plans nothing.
+    let empty = util::tempdir();
+    let nothing = util::guion()
+        .env("GUION_CACHE", empty.path())
+        .args(["plan", "--audio-hours", "700", "--hours", "8"])
+        .arg("--from")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("guion bench"));
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub mod key;
 pub mod meaning;
 pub mod names;
 pub mod normalize;
+pub mod plan;
 pub mod record;
 pub mod redact;
 pub mod review;
