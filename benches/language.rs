@@ -4,7 +4,7 @@
 //! language outside them, the verdict, and the detector's time. The thresholds in
 //! `src/language.rs` were set from this table.
 
-use guion_speech::asr::{AsrOptions, Recogniser, WINDOW_CHUNK_S, chunk_speech};
+use guion_speech::asr::{AsrOptions, Recogniser, chunk_speech};
 use guion_speech::audio;
 use guion_speech::language::{self, CallLanguage, Heard};
 use std::time::Instant;
@@ -56,7 +56,7 @@ fn main() {
             let samples = call(lang, ids);
             let regions = audio::speech_regions(&samples, &AsrOptions::default().gate);
             let started = Instant::now();
-            let heard: Vec<Heard> = chunk_speech(&samples, &regions, WINDOW_CHUNK_S)
+            let heard: Vec<Heard> = chunk_speech(&samples, &regions)
                 .iter()
                 .map(|c| Heard {
                     speech_s: c.speech_s(),

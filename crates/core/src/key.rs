@@ -11,8 +11,8 @@ use std::path::Path;
 /// 2: Whisper segments are cut at pauses. 3: channel layout, language per stretch, chunked decoding.
 /// 4: steps keep their similarity by words and by meaning (for calibration); the judge.
 /// 5: Whisper runs on CTranslate2 (int8), words timed by cross-attention alignment.
-/// 6: a one-language channel is decoded as a stream of windows, not one window per chunk; the
-/// record keeps where PII was said (`pii_heard`), without which no clip of it is cut.
+/// 6: the record keeps where PII was said (`pii_heard`), without which no clip of it is cut;
+/// digits read out one by one are hidden; a sentence said twice in two stretches of speech is kept.
 pub const ANALYSIS_VERSION: u32 = 6;
 
 /// What hears a recording (absent for a transcript).

@@ -2,10 +2,7 @@
 //! Whisper run per channel (per voice in a mono mix) into a [`Transcript`]. A [`Listener`] holds one
 //! worker's speech models, loaded once.
 
-use crate::asr::{
-    AsrError, AsrOptions, Chunk, Encoded, Recogniser, STREAM_CHUNK_S, Segment, WINDOW_CHUNK_S,
-    chunk_speech,
-};
+use crate::asr::{AsrError, AsrOptions, Chunk, Encoded, Recogniser, Segment, chunk_speech};
 use crate::audio::{self, AudioError, SpeechRegion};
 use crate::diarize::{Diarization, Diarizer};
 use crate::language::{self, CallLanguage, Heard};
@@ -168,13 +165,6 @@ pub fn transcribe_call_timed(
             }
         })?;
 
-    // Each stretch in its own language needs a window per chunk; one language lets Whisper move
-    // through a channel's speech as one stream.
-    let max_chunk_s = if allowed.len() >= 2 {
-        WINDOW_CHUNK_S
-    } else {
-        STREAM_CHUNK_S
-    };
     let mut chunks: Vec<Vec<Chunk>> = Vec::with_capacity(channels.len());
     for (_, _, samples) in &channels {
         let regions = listener
@@ -183,7 +173,7 @@ pub fn transcribe_call_timed(
                 file: file.clone(),
                 reason,
             })?;
-        chunks.push(chunk_speech(samples, &regions, max_chunk_s));
+        chunks.push(chunk_speech(samples, &regions));
     }
     let recogniser = &listener.recogniser;
 
@@ -216,9 +206,9 @@ pub fn transcribe_call_timed(
                 top = ?top_languages(&probs),
                 "language of a chunk"
             );
-            judged_s += chunk.first_window_speech_s();
+            judged_s += chunk.speech_s();
             heard[i][j] = Some(Heard {
-                speech_s: chunk.first_window_speech_s(),
+                speech_s: chunk.speech_s(),
                 probs,
             });
         }

@@ -257,7 +257,7 @@ impl Recogniser {
         regions: &[SpeechRegion],
         language: &str,
     ) -> Result<Vec<Segment>, AsrError> {
-        let chunks = chunk_speech(samples, regions, STREAM_CHUNK_S);
+        let chunks = chunk_speech(samples, regions);
         let chunks: Vec<&Chunk> = chunks.iter().collect();
         // decode_batch takes them a batch at a time.
         Ok(self
@@ -702,16 +702,8 @@ fn join_words(words: &[Word]) -> String {
         .join(" ")
 }
 
-/// The longest chunk that is one Whisper window (30 s): what a chunk is when the language of each
-/// stretch of speech is judged on its own.
-pub const WINDOW_CHUNK_S: f64 = 29.0;
-
-/// The longest chunk when a call has one language: Whisper moves through it window by window, each
-/// window starting where the last complete sentence ended, as faster-whisper does through a
-/// channel's concatenated speech. Cut into one-window chunks instead, a chunk whose first window
-/// ended mid-sentence cost a whole window for its last seconds: 14 windows where 11 do on a 265 s
-/// call. It is bounded to keep a chunk's features small and to leave chunks for a batch.
-pub const STREAM_CHUNK_S: f64 = 300.0;
+/// The longest chunk Whisper decodes in one pass: its window is 30 s.
+const MAX_CHUNK_S: f64 = 29.0;
 
 /// Silence put between two speech regions of a chunk. Whisper ends its segments and places its
 /// timestamp tokens at pauses; without one between regions, a sentence ran on across the join and
@@ -772,16 +764,6 @@ impl Chunk {
     /// Seconds of speech (the joins' silence left out).
     pub fn speech_s(&self) -> f64 {
         self.pieces.iter().map(|p| p.2).sum::<usize>() as f64 / SAMPLE_RATE as f64
-    }
-
-    /// Seconds of speech in its first window: what the language pass hears of it.
-    pub fn first_window_speech_s(&self) -> f64 {
-        let window = mel::WINDOW_FRAMES * mel::HOP;
-        self.pieces
-            .iter()
-            .map(|&(at, _, len)| (at + len).min(window).saturating_sub(at))
-            .sum::<usize>() as f64
-            / SAMPLE_RATE as f64
     }
 
     pub fn start_s(&self) -> f64 {
@@ -848,41 +830,27 @@ pub fn split_at_quiet(samples: &[f32], region: SpeechRegion) -> Vec<SpeechRegion
     pieces
 }
 
-/// Packs a channel's speech regions, in order, into chunks of at most `max_s` (joins included),
-/// never cutting a region: a region longer than that is a chunk of its own (Whisper moves through
-/// it by its own timestamps). Past one window, the chunks are of even length, so that the chunks of
-/// a batch end together.
-pub fn chunk_speech(samples: &[f32], regions: &[SpeechRegion], max_s: f64) -> Vec<Chunk> {
+/// Packs a channel's speech regions, in order, into chunks of at most [`MAX_CHUNK_S`] (joins
+/// included), so that each is one Whisper window and a region is never cut; a region longer than
+/// a window is a chunk of its own (Whisper moves through it by its own timestamps).
+pub fn chunk_speech(samples: &[f32], regions: &[SpeechRegion]) -> Vec<Chunk> {
     let sr = SAMPLE_RATE as f64;
+    let max = (MAX_CHUNK_S * sr) as usize;
     let gap = (JOIN_SILENCE_S * sr) as usize;
-    let regions: Vec<SpeechRegion> = regions
-        .iter()
-        .filter(|r| r.start < samples.len() && !r.is_empty())
-        .copied()
-        .collect();
-    let max = (max_s * sr) as usize;
-    // Past one window, each chunk takes a region while the region's middle falls within an even
-    // share of the speech: the chunks come out close to the share, never over `max_s`.
-    let share = if max_s > WINDOW_CHUNK_S {
-        let total: usize = regions
-            .iter()
-            .map(|r| r.end.min(samples.len()) - r.start + gap)
-            .sum();
-        total / total.div_ceil(max.max(1)).max(1)
-    } else {
-        usize::MAX
-    };
     let mut groups: Vec<Vec<SpeechRegion>> = Vec::new();
     let mut len = 0usize;
-    for r in regions {
+    for r in regions
+        .iter()
+        .filter(|r| r.start < samples.len() && !r.is_empty())
+    {
         let r_len = r.end.min(samples.len()) - r.start;
         match groups.last_mut() {
-            Some(group) if len + gap + r_len <= max && len + gap + r_len / 2 <= share => {
-                group.push(r);
+            Some(group) if len + gap + r_len <= max => {
+                group.push(*r);
                 len += gap + r_len;
             }
             _ => {
-                groups.push(vec![r]);
+                groups.push(vec![*r]);
                 len = r_len;
             }
         }
@@ -1051,53 +1019,22 @@ mod tests {
             .map(|i| region(i as f64 * 6.0, i as f64 * 6.0 + 4.0))
             .chain([region(130.0, 170.0), region(171.0, 172.0)])
             .collect();
-        let chunks = chunk_speech(&samples, &regions, WINDOW_CHUNK_S);
+        let chunks = chunk_speech(&samples, &regions);
         let back: Vec<SpeechRegion> = chunks.iter().flat_map(Chunk::regions).collect();
         assert_eq!(back, regions, "every region once, whole, in order");
         for c in &chunks {
             let len = c.samples.len() as f64 / SAMPLE_RATE as f64;
-            assert!(len <= WINDOW_CHUNK_S || c.pieces.len() == 1, "{len} s");
+            assert!(len <= MAX_CHUNK_S || c.pieces.len() == 1, "{len} s");
         }
         // 4 s regions with 0.3 s joins: six to a chunk; the 40 s monologue alone.
         assert_eq!(chunks[0].regions().len(), 6);
         assert!(chunks.iter().any(|c| c.regions() == [region(130.0, 170.0)]));
-        assert!(chunk_speech(&samples, &[], WINDOW_CHUNK_S).is_empty());
+        assert!(chunk_speech(&samples, &[]).is_empty());
         // Regions past the end of the audio (a detector's padding) are clipped or dropped.
         let short = vec![0.0f32; SAMPLE_RATE as usize];
-        let c = chunk_speech(
-            &short,
-            &[region(0.5, 2.0), region(3.0, 4.0)],
-            WINDOW_CHUNK_S,
-        );
+        let c = chunk_speech(&short, &[region(0.5, 2.0), region(3.0, 4.0)]);
         assert_eq!(c.len(), 1);
         assert!((c[0].speech_s() - 0.5).abs() < 1e-9);
-    }
-
-    #[test]
-    fn a_one_language_channel_is_a_few_even_chunks_and_never_a_cut_region() {
-        let sr = SAMPLE_RATE as f64;
-        let samples = vec![0.0f32; 900 * SAMPLE_RATE as usize];
-        // 130 regions of 4 s every 6 s: 559 s of speech and joins.
-        let regions: Vec<SpeechRegion> = (0..130)
-            .map(|i| region(i as f64 * 6.0, i as f64 * 6.0 + 4.0))
-            .collect();
-        let chunks = chunk_speech(&samples, &regions, STREAM_CHUNK_S);
-        let back: Vec<SpeechRegion> = chunks.iter().flat_map(Chunk::regions).collect();
-        assert_eq!(back, regions, "every region once, whole, in order");
-        assert_eq!(chunks.len(), 2, "559 s in two chunks, not a third sliver");
-        let lens: Vec<f64> = chunks.iter().map(|c| c.samples.len() as f64 / sr).collect();
-        assert!(
-            lens.iter().all(|&l| l <= STREAM_CHUNK_S && l > 250.0),
-            "{lens:?}"
-        );
-        // The language pass hears the first window's speech only: 7 regions of 4 s (6 joins).
-        assert!((chunks[0].first_window_speech_s() - 28.0).abs() < 0.01);
-        assert!((chunks[0].speech_s() - 4.0 * chunks[0].regions().len() as f64).abs() < 0.01);
-        // Less than a window's speech stays one chunk.
-        assert_eq!(
-            chunk_speech(&samples, &regions[..3], STREAM_CHUNK_S).len(),
-            1
-        );
     }
 
     #[test]
