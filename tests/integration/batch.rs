@@ -3,7 +3,6 @@
 //! `kill -9`; redaction; the stored call reopened in the auditor's view; Spanish Excel CSV.
 
 use crate::util::{self, require};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Output, Stdio};
 
@@ -177,18 +176,7 @@ fn a_night_killed_in_the_middle_and_run_again_ends_as_an_uninterrupted_one() {
         .spawn()
         .unwrap();
     // Kill (SIGKILL: no chance to tidy up) as soon as a few calls are stored.
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = 0;
-    for line in BufReader::new(stderr).lines() {
-        if line.unwrap().contains("scored, adherence") {
-            seen += 1;
-            if seen == 4 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let seen = util::kill_after_scored(&mut child, 4);
     assert_eq!(
         seen, 4,
         "the batch should have scored some calls before the kill"

@@ -8,7 +8,6 @@
 
 use crate::util::{self, require};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -467,17 +466,7 @@ fn a_shard_killed_midway_and_run_again_still_merges_to_one_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut seen = 0;
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        if line.unwrap().contains("scored, adherence") {
-            seen += 1;
-            if seen == 2 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let seen = util::kill_after_scored(&mut child, 2);
     assert_eq!(
         seen, 2,
         "shard 0 should have scored some calls before the kill"

@@ -460,3 +460,22 @@ pub fn text_night(dir: &Path, n: usize, extra_rows: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Kills (SIGKILL: no chance to tidy up) a running `guion batch` whose standard error is piped, as
+/// soon as it has reported `calls` calls scored, and says how many it had reported by then.
+pub fn kill_after_scored(child: &mut std::process::Child, calls: usize) -> usize {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().expect("the batch's stderr is piped");
+    let mut seen = 0;
+    for line in BufReader::new(stderr).lines() {
+        if line.unwrap().contains("scored, adherence") {
+            seen += 1;
+            if seen == calls {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    seen
+}
