@@ -441,18 +441,18 @@ fn worst_utterance(record: &CallRecord) -> Option<&UtteranceRecord> {
         .map(|(u, _, _)| u)
 }
 
-/// A worst call's evidence as players: its clips as `data:` URIs, each taken once, by step or
-/// forbidden phrase id. Empty when the recording is not reachable from here (or is a transcript),
-/// or the record predates knowing where its PII was (`clip::plan` says why, in the log).
-struct Heard(Vec<(bool, String, String)>);
+/// A worst call's evidence as players: its clips, each made a `data:` URI only when the page shows
+/// it (a step done is cut but not shown), and taken once, by step or forbidden phrase id. Empty when
+/// the recording is not reachable from here (or is a transcript), or the record predates knowing
+/// where its PII was (`clip::plan` says why, in the log).
+struct Heard(Vec<crate::clips::Clip>);
 
 impl Heard {
     fn take(&mut self, forbidden: bool, id: &str) -> Option<String> {
-        let i = self
-            .0
-            .iter()
-            .position(|(f, i, _)| *f == forbidden && i == id)?;
-        Some(self.0.remove(i).2)
+        let i = self.0.iter().position(|c| {
+            (c.plan.of == guion_core::clip::ClipOf::Forbidden) == forbidden && c.plan.id == id
+        })?;
+        Some(crate::clips::data_uri(&self.0.remove(i)))
     }
 }
 
@@ -461,15 +461,7 @@ fn evidence_heard(recording: &std::path::Path, record: &CallRecord) -> Heard {
         return Heard(Vec::new());
     }
     match crate::clips::cut(record, recording) {
-        Ok(clips) => Heard(
-            clips
-                .iter()
-                .map(|c| {
-                    let forbidden = c.plan.of == guion_core::clip::ClipOf::Forbidden;
-                    (forbidden, c.plan.id.clone(), crate::clips::data_uri(c))
-                })
-                .collect(),
-        ),
+        Ok(clips) => Heard(clips),
         Err(e) => {
             tracing::warn!("no players for {}: {e}", recording.display());
             Heard(Vec::new())
