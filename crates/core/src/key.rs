@@ -13,7 +13,8 @@ use std::path::Path;
 /// 5: Whisper runs on CTranslate2 (int8), words timed by cross-attention alignment.
 /// 6: the record keeps where PII was said (`pii_heard`), without which no clip of it is cut;
 /// digits read out one by one are hidden; a sentence said twice in two stretches of speech is kept.
-pub const ANALYSIS_VERSION: u32 = 6;
+/// 7: a window Whisper ended (or jumped) over speech it did not write is decoded again from there.
+pub const ANALYSIS_VERSION: u32 = 7;
 
 /// What hears a recording (absent for a transcript).
 #[derive(Debug, Clone, PartialEq)]

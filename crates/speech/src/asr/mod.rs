@@ -385,7 +385,7 @@ impl Recogniser {
                 for (&i, result) in group.iter().zip(&results) {
                     let window_frames = states[i].window_frames().unwrap_or(0);
                     let ids = result.sequences_ids.first().cloned().unwrap_or_default();
-                    let (segs, next) = tokens::segments(
+                    let (mut segs, mut next) = tokens::segments(
                         &ids,
                         self.vocab.eot,
                         self.vocab.timestamp_begin,
@@ -394,6 +394,18 @@ impl Recogniser {
                     let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
                     let doubted = result.no_speech_prob > NO_SPEECH_THRESHOLD
                         && avg_logprob < LOGPROB_THRESHOLD;
+                    let speech = chunks[i].speech_in(states[i].seek, window_frames);
+                    if let Some((keep, resume)) =
+                        resume_before_skipped_speech(&segs, next, &speech).filter(|_| !doubted)
+                    {
+                        tracing::debug!(
+                            at_s = (states[i].seek + resume) as f64 / 100.0,
+                            dropped_segments = segs.len() - keep,
+                            "Whisper went past speech it did not write: the window is decoded again from there"
+                        );
+                        segs.truncate(keep);
+                        next = resume;
+                    }
                     if !doubted && !segs.is_empty() {
                         states[i].logprob.0 += avg_logprob;
                         states[i].logprob.1 += 1;
@@ -539,6 +551,40 @@ fn segments_of(chunk: &Chunk, tokens: &[Token], language: &str, avg_logprob: f32
 }
 
 /// The beam a doubted greedy window is decoded again with.
+/// Speech a window may leave unwritten between two of its segments (or after its last) before
+/// its decoding is doubted there: more than Whisper's timestamps drift from the speech detector's
+/// edges, less than a short sentence ("¿Me indica su DNI?" is ~1.5 s).
+const SKIPPED_SPEECH_S: f64 = 1.2;
+
+/// Whisper sometimes ends a window early ("single timestamp ending": the rest of the window is
+/// taken as done) or jumps its timestamps over a sentence, and the sentence is silently lost: on
+/// the demo night a DNI request and a disclosure were. Where the speech detector heard at least
+/// [`SKIPPED_SPEECH_S`] of speech no segment covers, after a segment that ended at least half a
+/// second into the window (so each window moves on), this keeps the segments up to there and says
+/// to resume at that segment's end: `(segments kept, next seek in frames)`. `speech` is the
+/// window's speech, seconds from its start; `next` the seek Whisper's own tokens gave.
+fn resume_before_skipped_speech(
+    segs: &[tokens::TimedTokens],
+    next: usize,
+    speech: &[(f64, f64)],
+) -> Option<(usize, usize)> {
+    let next_s = next as f64 / 100.0;
+    let speech_between = |from: f64, to: f64| -> f64 {
+        speech
+            .iter()
+            .map(|&(s, e)| (e.min(to) - s.max(from)).max(0.0))
+            .sum()
+    };
+    for (k, seg) in segs.iter().enumerate() {
+        let until = segs.get(k + 1).map_or(next_s, |n| n.start);
+        if seg.end >= 0.5 && speech_between(seg.end, until) >= SKIPPED_SPEECH_S {
+            let resume = (seg.end * 100.0).round() as usize;
+            return (resume < next).then_some((k + 1, resume));
+        }
+    }
+    None
+}
+
 const FALLBACK_BEAM: usize = 5;
 /// Whisper's reference threshold for a repetition loop (text bytes over their zlib size).
 const COMPRESSION_RATIO_THRESHOLD: f64 = 2.4;
@@ -759,6 +805,23 @@ impl Chunk {
         self.pieces
             .iter()
             .position(|&(_, start, len)| (start..=start + len).contains(&at))
+    }
+
+    /// Its speech (the joins left out) between frames `from` and `from + frames` (100 a second),
+    /// as `(start, end)` seconds from `from`.
+    fn speech_in(&self, from: usize, frames: usize) -> Vec<(f64, f64)> {
+        let per_frame = mel::HOP;
+        let (lo, hi) = (from * per_frame, (from + frames) * per_frame);
+        self.pieces
+            .iter()
+            .filter_map(|&(at, _, len)| {
+                let (s, e) = (at.max(lo), (at + len).min(hi));
+                (e > s).then(|| {
+                    let sec = |x: usize| (x - lo) as f64 / SAMPLE_RATE as f64;
+                    (sec(s), sec(e))
+                })
+            })
+            .collect()
     }
 
     /// Seconds of speech (the joins' silence left out).
@@ -1035,6 +1098,66 @@ mod tests {
         let c = chunk_speech(&short, &[region(0.5, 2.0), region(3.0, 4.0)]);
         assert_eq!(c.len(), 1);
         assert!((c[0].speech_s() - 0.5).abs() < 1e-9);
+    }
+
+    fn seg(start: f64, end: f64) -> tokens::TimedTokens {
+        tokens::TimedTokens {
+            start,
+            end,
+            tokens: vec![1],
+        }
+    }
+
+    #[test]
+    fn a_window_that_went_past_speech_is_decoded_again_from_there() {
+        let speech = [(0.2, 4.0), (5.0, 8.0), (9.0, 12.5), (20.0, 29.5)];
+        // Whisper wrote 0–8 s and 9–12.5 s, then ended the window: 9.5 s of speech unwritten.
+        let segs = [seg(0.0, 4.1), seg(4.8, 8.2), seg(8.9, 12.4)];
+        assert_eq!(
+            resume_before_skipped_speech(&segs, 3000, &speech),
+            Some((3, 1240))
+        );
+        // It jumped from 4.1 s to 20 s over a sentence: keep the first, resume at 4.1 s.
+        let jumped = [seg(0.0, 4.1), seg(20.0, 29.6)];
+        assert_eq!(
+            resume_before_skipped_speech(&jumped, 3000, &speech),
+            Some((1, 410))
+        );
+        // All written (timestamps a little off the detector's edges): nothing to redo.
+        let all = [
+            seg(0.0, 3.6),
+            seg(4.9, 8.0),
+            seg(9.3, 12.3),
+            seg(20.4, 29.0),
+        ];
+        assert_eq!(resume_before_skipped_speech(&all, 3000, &speech), None);
+        // An unfinished last segment already resumes at the last complete one: nothing to add.
+        assert_eq!(resume_before_skipped_speech(&all[..3], 1230, &speech), None);
+        // Speech before the first segment cannot be gone back to; nor can a window move by less
+        // than half a second.
+        let late = [seg(5.0, 8.0), seg(9.0, 12.5), seg(20.0, 29.5)];
+        assert_eq!(resume_before_skipped_speech(&late, 3000, &speech), None);
+        let short = [seg(0.0, 0.3)];
+        assert_eq!(
+            resume_before_skipped_speech(&short, 3000, &[(0.0, 5.0)]),
+            None
+        );
+        assert_eq!(resume_before_skipped_speech(&[], 3000, &speech), None);
+    }
+
+    #[test]
+    fn a_windows_speech_is_its_pieces_in_window_time() {
+        let samples = vec![0.1f32; 60 * SAMPLE_RATE as usize];
+        let chunk = Chunk::of(&samples, &[region(1.0, 11.0), region(20.0, 45.0)]);
+        // Pieces: 0–10 s, then 0.3 s of join, then 10.3–35.3 s of the chunk.
+        let first = chunk.speech_in(0, 3000);
+        assert_eq!(first.len(), 2);
+        assert!((first[0].0 - 0.0).abs() < 1e-9 && (first[0].1 - 10.0).abs() < 1e-9);
+        assert!((first[1].0 - 10.3).abs() < 1e-6 && (first[1].1 - 30.0).abs() < 1e-6);
+        // From 12 s on: the second piece, in the window's own time.
+        let later = chunk.speech_in(1200, 3000);
+        assert_eq!(later.len(), 1);
+        assert!(later[0].0.abs() < 1e-9 && (later[0].1 - 23.3).abs() < 1e-6);
     }
 
     #[test]
