@@ -255,6 +255,15 @@ pub struct MeaningFlags {
     #[arg(long)]
     pub no_script_prompt: bool,
 
+    /// Whisper's beam for the customer's channel when no step of the call's script is the
+    /// customer's and the agent's side is given (--channels, or the manifest's channels column).
+    /// The customer's words then feed only redaction, the timeline and the talk metrics, and a
+    /// greedy search (1) costs about a quarter less than beam 5 for a few more wrong words. Give
+    /// the --beam value to decode both sides alike.
+    #[arg(long, value_name = "N", default_value_t = guion_night::pipeline::CUSTOMER_BEAM as u16,
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub customer_beam: u16,
+
     /// A second opinion for agent steps that neither words nor the encoder found: a small local
     /// language model (installed by scripts/setup) reads the few sentences nearest each such step
     /// and the step's description, and says how likely each carries it out. A step it finds says

@@ -256,6 +256,7 @@ pub(crate) fn analyser_options(
         classifier: meaning.classifier(),
         redact,
         script_prompt: !meaning.no_script_prompt,
+        customer_beam: usize::from(meaning.customer_beam),
         judge: meaning.judge,
     }
 }

@@ -144,6 +144,7 @@ fn analyse(args: &Args) -> Result<CallRecord> {
             classifier: args.meaning.classifier(),
             redact: args.redact.redact,
             script_prompt: !args.meaning.no_script_prompt,
+            customer_beam: usize::from(args.meaning.customer_beam),
             judge: args.meaning.judge,
         },
     )?;

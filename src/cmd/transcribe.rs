@@ -84,6 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .hearing
             .language_choice(&AUTO_LANGUAGES.map(String::from))?,
         prompts: Default::default(),
+        customer_beam: None,
     };
     let redactor = args.redact.redact.then(Redactor::new);
     let mut failed = 0usize;

@@ -5,6 +5,9 @@
 
 use crate::util::{self, require};
 use guion_core::align::{AlignOptions, Aligner, StepStatus};
+use guion_core::call::ChannelLayout;
+use guion_core::transcript::Speaker;
+use guion_night::pipeline::{Analyser, AnalyserOptions, CallInput};
 use serde_json::Value;
 use std::path::Path;
 
@@ -222,6 +225,57 @@ fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
     // The agent starts after the customer's 4.4 s prompt and a half-second gap.
     let start = evidence["start"].as_f64().unwrap();
     assert!((4.5..6.5).contains(&start), "{start}");
+
+    // With the agent's side given and no step of the customer's, the customer's channel is
+    // decoded greedily (`--customer-beam`, default 1), and the stored key says so; the agent's
+    // verdicts do not change, and the customer's words are still there.
+    let (parsed, _) = guion_night::input::load_script(&script).unwrap();
+    let given = CallInput {
+        path: wav.clone(),
+        language: Some("en".into()),
+        channels: Some(ChannelLayout::AgentRight),
+        ..CallInput::default()
+    };
+    let record = util::analyse(&parsed, &given, util::call_options());
+    let by_side = |speaker: Speaker| {
+        record
+            .utterances
+            .iter()
+            .filter(|u| u.speaker == speaker)
+            .map(|u| u.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(record.adherence, Some(1.0), "{:?}", record.steps);
+    assert!(by_side(Speaker::Agent).to_lowercase().contains("next"));
+    let customer = by_side(Speaker::Customer);
+    assert!(customer.split(' ').count() >= 10, "{customer}");
+    let options = util::call_options();
+    let analyser = Analyser::with_models(&parsed, options.clone(), None, None).unwrap();
+    let ids = |channels| analyser.determinants(0, true, channels, Some("en")).ids();
+    assert!(ids(Some(ChannelLayout::AgentRight)).contains("beam=5 customer_beam=1 "));
+    // A side found from the signal may be swapped after decoding: both sides alike.
+    assert!(!ids(None).contains("customer_beam"), "{}", ids(None));
+    assert!(!ids(Some(ChannelLayout::Mono)).contains("customer_beam"));
+    // Asked to decode both alike, or a script with a customer's step: no cheaper side.
+    let alike = AnalyserOptions {
+        customer_beam: 5,
+        ..options.clone()
+    };
+    let alike = Analyser::with_models(&parsed, alike, None, None).unwrap();
+    assert!(
+        !alike
+            .determinants(0, true, Some(ChannelLayout::AgentRight), None)
+            .ids()
+            .contains("customer_beam")
+    );
+    let mut with_customer_step = parsed.clone();
+    with_customer_step.steps[1].role = guion_core::script::Role::Customer;
+    let customer_scored = Analyser::with_models(&with_customer_step, options, None, None).unwrap();
+    assert_eq!(
+        customer_scored.customer_beam(0, Some(ChannelLayout::AgentRight)),
+        None
+    );
 }
 
 #[test]

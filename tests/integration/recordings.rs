@@ -29,6 +29,7 @@ fn hear(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Transcrip
         layout,
         language: language.parse::<LanguageChoice>().unwrap(),
         prompts: Default::default(),
+        customer_beam: None,
     };
     hear::transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"))
 }

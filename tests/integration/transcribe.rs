@@ -27,6 +27,7 @@ fn transcribe(path: &Path, layout: Option<ChannelLayout>, language: &str) -> Tra
         layout,
         language: choice,
         prompts: Default::default(),
+        customer_beam: None,
     };
     let t = transcribe_call(&mut listener(), path, &options).unwrap_or_else(|e| panic!("{e}"));
     assert_words_well_timed(&t);

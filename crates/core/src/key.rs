@@ -21,6 +21,8 @@ pub const ANALYSIS_VERSION: u32 = 7;
 pub struct Hearing {
     pub asr_model: String,
     pub beam: usize,
+    /// The customer channel's beam, when it differs from `beam` (only the agent scored).
+    pub customer_beam: Option<usize>,
     /// Whether Whisper was given the script's words as its initial prompt.
     pub prompt: bool,
     /// The speech detector's id.
@@ -53,15 +55,18 @@ pub struct Determinants {
 
 impl Determinants {
     /// The determinants as one readable line, stored beside each result
-    /// (`analysis=6 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
+    /// (`analysis=7 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
     pub fn ids(&self) -> String {
         let mut ids = vec![
             format!("analysis={ANALYSIS_VERSION}"),
             format!("script={}@{}", self.script_id, self.script_version),
         ];
         if let Some(h) = &self.hearing {
+            let customer = h
+                .customer_beam
+                .map_or(String::new(), |b| format!(" customer_beam={b}"));
             ids.push(format!(
-                "asr={} beam={} prompt={} speech={}",
+                "asr={} beam={}{customer} prompt={} speech={}",
                 h.asr_model, h.beam, h.prompt, h.speech
             ));
         }
@@ -118,6 +123,7 @@ mod tests {
             hearing: Some(Hearing {
                 asr_model: "base".into(),
                 beam: 5,
+                customer_beam: Some(1),
                 prompt: true,
                 speech: "silero-vad:abc".into(),
             }),
@@ -133,13 +139,13 @@ mod tests {
         };
         assert_eq!(
             d.ids(),
-            "analysis=6 script=acme@2 asr=base beam=5 prompt=true speech=silero-vad:abc \
+            "analysis=7 script=acme@2 asr=base beam=5 customer_beam=1 prompt=true speech=silero-vad:abc \
              encoder=e5:1 tone=tone-1 values=prototypes:acme@2 redact=true \
              channels=Some(AgentLeft) language=es"
         );
         assert_eq!(
             transcript_call().ids(),
-            "analysis=6 script=acme@2 redact=true channels=None language=auto"
+            "analysis=7 script=acme@2 redact=true channels=None language=auto"
         );
     }
 

@@ -51,6 +51,9 @@ pub enum LoadError {
 /// other words to be among them, few enough that a call costs seconds.
 pub const JUDGE_SHORTLIST: usize = 3;
 
+/// The customer channel's beam when only the agent is scored (`--customer-beam`): greedy.
+pub const CUSTOMER_BEAM: usize = 1;
+
 /// How a worker analyses calls.
 #[derive(Debug, Clone)]
 pub struct AnalyserOptions {
@@ -64,6 +67,9 @@ pub struct AnalyserOptions {
     pub redact: bool,
     /// Give Whisper the script's names and key words as its initial prompt.
     pub script_prompt: bool,
+    /// Whisper's beam for the customer's channel when only the agent is scored and the agent's
+    /// side is given (see [`Analyser::customer_beam`]).
+    pub customer_beam: usize,
     /// Ask the judge model about agent steps that neither words nor the encoder found (needs
     /// `meaning`).
     pub judge: bool,
@@ -78,6 +84,7 @@ impl Default for AnalyserOptions {
             classifier: ClassifierOptions::default(),
             redact: true,
             script_prompt: true,
+            customer_beam: CUSTOMER_BEAM,
             judge: false,
         }
     }
@@ -225,6 +232,7 @@ impl Analyser {
             hearing: is_recording.then(|| key::Hearing {
                 asr_model: self.options.asr_model.clone(),
                 beam: self.options.asr.beam_size,
+                customer_beam: self.customer_beam(script, channels),
                 prompt: self.options.script_prompt,
                 speech: self.speech_detector.to_string(),
             }),
@@ -242,6 +250,24 @@ impl Analyser {
             channels,
             language: language.map(String::from),
         }
+    }
+
+    /// The beam the customer's channel is decoded with, when it differs from the agent's: only
+    /// when no step of the script is the customer's (their words decide no verdict) and the
+    /// agent's side is given. A side guessed from the signal may be swapped once the transcript is
+    /// matched to the script, and the agent's words must never have been decoded the cheap way.
+    pub fn customer_beam(&self, script: usize, channels: Option<ChannelLayout>) -> Option<usize> {
+        let agent_only = self.scripts[script]
+            .script
+            .steps
+            .iter()
+            .all(|s| s.role == guion_core::script::Role::Agent);
+        let side_given = matches!(
+            channels,
+            Some(ChannelLayout::AgentLeft | ChannelLayout::AgentRight)
+        );
+        let beam = self.options.customer_beam.max(1);
+        (agent_only && side_given && beam != self.options.asr.beam_size.max(1)).then_some(beam)
     }
 
     /// Analyses a call against the (first) script.
@@ -385,11 +411,13 @@ impl Analyser {
             })?;
             self.listener = Some(listener);
         }
+        let customer_beam = self.customer_beam(script, input.channels);
         let listener = self.listener.as_mut().expect("loaded just above");
         let options = HearOptions {
             layout: input.channels,
             language,
             prompts: self.scripts[script].prompts.clone(),
+            customer_beam,
         };
         let (t, decode_s) = hear::transcribe_call_timed(listener, &input.path, &options)?;
         let stereo = t

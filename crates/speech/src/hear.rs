@@ -117,6 +117,9 @@ pub struct HearOptions {
     pub language: LanguageChoice,
     /// Per language, the words Whisper should expect (see [`asr_prompt`]).
     pub prompts: BTreeMap<String, String>,
+    /// Whisper's beam for the customer's channel when `layout` says which side is the agent's
+    /// (a side guessed from the signal may turn out to be the agent's); `None`: the recogniser's.
+    pub customer_beam: Option<usize>,
 }
 
 /// Transcribes one recording. Each channel is decoded on its own (mixing an agent and a customer into
@@ -176,19 +179,37 @@ pub fn transcribe_call_timed(
         chunks.push(chunk_speech(samples, &regions));
     }
     let recogniser = &listener.recogniser;
-
+    let side_given = matches!(
+        options.layout,
+        Some(ChannelLayout::AgentLeft | ChannelLayout::AgentRight)
+    );
+    let beam_of = |i: usize| match options.customer_beam {
+        Some(beam) if side_given && channels[i].1 == Speaker::Customer => beam.max(1),
+        _ => recogniser.beam(),
+    };
     // The language of every chunk with enough speech when several languages are allowed (each
     // stretch is decoded in its own); otherwise only the first minute of speech, enough to tell a
     // call in another language. Chunks go through the encoder in batches, the agent's side first;
     // a batch judged keeps its encoder output, and its decoding starts from there.
     let mut heard: Vec<Vec<Option<Heard>>> = chunks.iter().map(|c| vec![None; c.len()]).collect();
-    let order = chunk_order(&chunks, &channels);
+    // A batch is decoded with one beam, so the two sides are never in one batch when their beams
+    // differ.
+    let mut groups: Vec<Vec<ChunkAt>> = Vec::new();
+    for at in chunk_order(&chunks, &channels) {
+        let beam = beam_of(at.0);
+        match groups.last_mut() {
+            Some(g) if beam_of(g[0].0) == beam && g.len() < Recogniser::batch_size(beam) => {
+                g.push(at)
+            }
+            _ => groups.push(vec![at]),
+        }
+    }
     let mut batches: Vec<(Vec<ChunkAt>, Option<Encoded>)> = Vec::new();
     let mut judged_s = 0.0;
-    let mut rest = order.as_slice();
-    while !rest.is_empty() && (allowed.len() >= 2 || judged_s < LANGUAGE_SAMPLE_S) {
-        let (batch, tail) = rest.split_at(rest.len().min(recogniser.batch_size()));
-        rest = tail;
+    let mut rest = groups.into_iter().peekable();
+    while rest.peek().is_some() && (allowed.len() >= 2 || judged_s < LANGUAGE_SAMPLE_S) {
+        let batch = rest.next().expect("peeked");
+        let batch = batch.as_slice();
         let refs: Vec<&Chunk> = batch.iter().map(|&(i, j)| &chunks[i][j]).collect();
         let encoded = recogniser.encode(&refs).map_err(asr_err)?;
         let probs = recogniser.language_of(&encoded).map_err(asr_err)?;
@@ -214,10 +235,7 @@ pub fn transcribe_call_timed(
         }
         batches.push((batch.to_vec(), Some(encoded)));
     }
-    batches.extend(
-        rest.chunks(recogniser.batch_size())
-            .map(|batch| (batch.to_vec(), None)),
-    );
+    batches.extend(rest.map(|batch| (batch, None)));
     let all_heard: Vec<Heard> = heard.iter().flatten().flatten().cloned().collect();
     let call_language = language::call_language(&all_heard, &allowed);
 
@@ -254,11 +272,12 @@ pub fn transcribe_call_timed(
                     })
                     .collect();
                 let refs: Vec<&Chunk> = batch.iter().map(|&(i, j)| &chunks[i][j]).collect();
+                let beam = beam_of(batch[0].0);
                 if let Some(Some(lang)) = langs.first()
                     && langs.iter().all(|l| l.as_deref() == Some(lang.as_str()))
                 {
                     let segments = recogniser
-                        .decode_batch(&refs, encoded, lang, prompt(lang))
+                        .decode_batch(&refs, encoded, lang, prompt(lang), beam)
                         .map_err(asr_err)?;
                     decoded.extend(batch.iter().copied().zip(segments));
                     continue;
@@ -280,6 +299,7 @@ pub fn transcribe_call_timed(
                                 &allowed,
                                 &lang,
                                 &options.prompts,
+                                beam,
                             )
                             .map_err(asr_err)?;
                             decoded.push(((i, j), segments));
@@ -289,7 +309,7 @@ pub fn transcribe_call_timed(
                 for (lang, ks) in by_lang {
                     let these: Vec<&Chunk> = ks.iter().map(|&k| refs[k]).collect();
                     let segments = recogniser
-                        .decode_batch(&these, None, lang, prompt(lang))
+                        .decode_batch(&these, None, lang, prompt(lang), beam)
                         .map_err(asr_err)?;
                     decoded.extend(ks.iter().map(|&k| batch[k]).zip(segments));
                 }
@@ -460,6 +480,7 @@ fn decode_mixed(
     allowed: &[String],
     lang: &str,
     prompts: &BTreeMap<String, String>,
+    beam: usize,
 ) -> Result<Vec<Segment>, AsrError> {
     let prompt = |lang: &str| prompts.get(lang).map(String::as_str);
     let pieces: Vec<SpeechRegion> = chunk
@@ -496,6 +517,7 @@ fn decode_mixed(
             &Chunk::of(samples, &run),
             &run_lang,
             prompt(&run_lang),
+            beam,
         )?);
     }
     Ok(segments)

@@ -166,13 +166,15 @@ impl Recogniser {
         Ok(())
     }
 
-    /// How many chunks are decoded together: [`BEAM_BATCH`] under beam search, one greedy.
-    pub fn batch_size(&self) -> usize {
-        if self.opts.beam_size > 1 {
-            BEAM_BATCH
-        } else {
-            1
-        }
+    /// The beam its options give (what a chunk is decoded with unless a call says otherwise).
+    pub fn beam(&self) -> usize {
+        self.opts.beam_size.max(1)
+    }
+
+    /// How many chunks are decoded together under `beam`: [`BEAM_BATCH`] under beam search, one
+    /// greedy.
+    pub fn batch_size(beam: usize) -> usize {
+        if beam > 1 { BEAM_BATCH } else { 1 }
     }
 
     /// Windows `(mel, first frame)` through the encoder as one batch.
@@ -261,42 +263,46 @@ impl Recogniser {
         let chunks: Vec<&Chunk> = chunks.iter().collect();
         // decode_batch takes them a batch at a time.
         Ok(self
-            .decode_batch(&chunks, None, language, None)?
+            .decode_batch(&chunks, None, language, None, self.beam())?
             .into_iter()
             .flatten()
             .collect())
     }
 
-    /// Decodes one chunk in `language`, with an optional initial prompt (words Whisper should
-    /// expect: the brand's names and the script's key words). Times are the channel's own.
+    /// Decodes one chunk in `language` with `beam`, with an optional initial prompt (words Whisper
+    /// should expect: the brand's names and the script's key words). Times are the channel's own.
     pub fn decode(
         &self,
         chunk: &Chunk,
         language: &str,
         prompt: Option<&str>,
+        beam: usize,
     ) -> Result<Vec<Segment>, AsrError> {
         Ok(self
-            .decode_batch(&[chunk], None, language, prompt)?
+            .decode_batch(&[chunk], None, language, prompt, beam)?
             .pop()
             .unwrap_or_default())
     }
 
-    /// Decodes chunks together in one language, each chunk's segments in its own list; `encoded`
-    /// is these very chunks' encoder output when the language pass already made it. A chunk whose
-    /// first window ends inside a sentence goes on from there in a next round, with the others
-    /// that still have audio left.
+    /// Decodes chunks together in one language with `beam`, each chunk's segments in its own
+    /// list; `encoded` is these very chunks' encoder output when the language pass already made it.
+    /// A chunk whose first window ends inside a sentence goes on from there in a next round, with
+    /// the others that still have audio left.
     pub fn decode_batch(
         &self,
         chunks: &[&Chunk],
         encoded: Option<Encoded>,
         language: &str,
         prompt: Option<&str>,
+        beam: usize,
     ) -> Result<Vec<Vec<Segment>>, AsrError> {
         self.check_language(language)?;
-        if chunks.len() > self.batch_size() && encoded.is_none() {
+        let beam = beam.max(1);
+        let batch_size = Self::batch_size(beam);
+        if chunks.len() > batch_size && encoded.is_none() {
             let mut out = Vec::with_capacity(chunks.len());
-            for batch in chunks.chunks(self.batch_size()) {
-                out.extend(self.decode_batch(batch, None, language, prompt)?);
+            for batch in chunks.chunks(batch_size) {
+                out.extend(self.decode_batch(batch, None, language, prompt, beam)?);
             }
             return Ok(out);
         }
@@ -318,7 +324,7 @@ impl Recogniser {
             .start(&sot_sequence, prompt.filter(|p| !p.trim().is_empty()));
 
         let options = WhisperOptions {
-            beam_size: self.opts.beam_size.max(1),
+            beam_size: beam,
             return_scores: true,
             return_no_speech_prob: true,
             ..WhisperOptions::default()
@@ -352,7 +358,7 @@ impl Recogniser {
             if active.is_empty() {
                 break;
             }
-            for group in active.chunks(self.batch_size()) {
+            for group in active.chunks(batch_size) {
                 let encoder_out = match first.take() {
                     Some(out) if group.len() == states.len() => out,
                     _ => {
@@ -411,6 +417,17 @@ impl Recogniser {
                         states[i].logprob.1 += 1;
                     }
                     windows.push((if doubted { Vec::new() } else { segs }, window_frames, next));
+                }
+                for (&i, (segs, frames, next)) in group.iter().zip(&windows) {
+                    tracing::debug!(
+                        chunk_s = chunks[i].samples.len() as f64 / SAMPLE_RATE as f64,
+                        seek_s = states[i].seek as f64 / 100.0,
+                        window_s = *frames as f64 / 100.0,
+                        next_s = *next as f64 / 100.0,
+                        segments = segs.len(),
+                        last_end = segs.last().map_or(0.0, |s| s.end),
+                        "window decoded"
+                    );
                 }
                 let timed = self.timed_tokens(&encoder_out, &sot_sequence, &windows)?;
                 for ((&i, (_, _, next)), tokens) in group.iter().zip(&windows).zip(timed) {
