@@ -12,6 +12,7 @@ mod calibrate;
 mod call;
 mod classify;
 mod clips;
+mod cluster;
 mod coach;
 mod cost;
 mod diarize;

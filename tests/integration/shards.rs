@@ -4,17 +4,18 @@
 //! again or a shard twice changes nothing; shards of another night, script, models, manifest or
 //! count are refused with the reason; `--shard auto/COUNT` reads Kubernetes' and Slurm's
 //! variables; a shard killed midway and rerun still merges to the same night; so does an audio
-//! night.
+//! night. cluster.rs runs the same text night as a Slurm array and as the Kubernetes Jobs' command
+//! lines: one job, a Slurm array and shards by hand give the same night.
 
 use crate::util::{self, require};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const ACME: &str = "examples/scripts/acme-seguros.toml";
-const NIGHT: &str = "2026-11-22";
+pub(crate) const ACME: &str = "examples/scripts/acme-seguros.toml";
+pub(crate) const NIGHT: &str = "2026-11-22";
 /// Every file `guion batch` writes but runs.csv: equal byte for byte between a merge and one run.
-const FILES: [&str; 6] = [
+pub(crate) const FILES: [&str; 6] = [
     "calls.csv",
     "steps.csv",
     "utterances.jsonl",
@@ -23,13 +24,13 @@ const FILES: [&str; 6] = [
     "sourcing.csv",
 ];
 /// The scheduler variables `--shard auto/COUNT` reads, cleared unless a test sets them.
-const SCHEDULER: [&str; 3] = [
+pub(crate) const SCHEDULER: [&str; 3] = [
     "JOB_COMPLETION_INDEX",
     "SLURM_ARRAY_TASK_ID",
     "SLURM_ARRAY_TASK_MIN",
 ];
 
-fn guion() -> Command {
+pub(crate) fn guion() -> Command {
     let mut command = util::guion();
     for var in SCHEDULER {
         command.env_remove(var);
@@ -53,7 +54,7 @@ fn batch_command(manifest: &Path, out: &Path, extra: &[&str]) -> Command {
     command
 }
 
-fn batch(manifest: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn batch(manifest: &Path, out: &Path, extra: &[&str]) -> Output {
     batch_command(manifest, out, extra).output().unwrap()
 }
 
@@ -64,15 +65,15 @@ fn merge(out: &Path, shards: &[&Path]) -> Output {
     command.output().unwrap()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn read(dir: &Path, file: &str) -> String {
+pub(crate) fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", file))
 }
 
-fn assert_same_night(whole: &Path, merged: &Path, when: &str) {
+pub(crate) fn assert_same_night(whole: &Path, merged: &Path, when: &str) {
     for file in FILES {
         assert!(
             read(whole, file) == read(merged, file),
@@ -83,7 +84,7 @@ fn assert_same_night(whole: &Path, merged: &Path, when: &str) {
 
 /// runs.csv as (shard, counts): its timing columns (started_at, finished_at, wall_s, cpu_s, the
 /// rates, `<stage>_s`…) differ from run to run by nature.
-fn runs(dir: &Path) -> Vec<(String, [u64; 5])> {
+pub(crate) fn runs(dir: &Path) -> Vec<(String, [u64; 5])> {
     let mut csv = csv::Reader::from_path(dir.join("runs.csv")).unwrap();
     let header = csv.headers().unwrap().clone();
     let col = |name: &str| {
@@ -121,7 +122,7 @@ fn bad_rows(o: &Output) -> BTreeSet<String> {
 
 /// The demo night's 36 dialogues, a call whose file is missing (failed), and two bad rows (one
 /// with a call id, one without).
-fn night(dir: &Path) -> PathBuf {
+pub(crate) fn night(dir: &Path) -> PathBuf {
     let extra = format!(
         "gone-1,{}/missing.txt,x,CallNova,manila,outsourced,en,,\n\
          bad-1,nowhere.txt,,CallNova,manila,outsourced,en,,\n\
