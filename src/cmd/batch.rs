@@ -132,8 +132,8 @@ pub struct Args {
     /// machines: a call belongs to the shard its call id hashes to (sha256), so every machine cuts
     /// alike and adding rows moves no other call; a bad manifest row is reported by the one shard
     /// its call id (else its file:line) falls in. auto/COUNT takes INDEX from JOB_COMPLETION_INDEX
-    /// (a Kubernetes Indexed Job) or else SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (a Slurm
-    /// array, so --array=1-3 gives 0, 1, 2; without the min, the task id itself) and says which.
+    /// (a Kubernetes Indexed Job) or else SLURM_ARRAY_TASK_ID itself (a Slurm array numbered from
+    /// 0, --array=0-(COUNT-1), so a task run again alone keeps its shard) and says which.
     /// Each shard needs its own --out; `guion merge` makes one night of them.
     #[arg(long, value_name = "INDEX/COUNT", value_parser = ShardSpec::parse)]
     shard: Option<ShardSpec>,

@@ -23,10 +23,9 @@ pub struct FromEnv {
 
 /// Kubernetes Indexed Job: 0 .. completions-1.
 pub const K8S_INDEX: &str = "JOB_COMPLETION_INDEX";
-/// Slurm job array: the task's id, which starts where `--array=` does (1-3 starts at 1).
+/// Slurm job array: the task's id, taken as the index itself, so the array is `--array=0-(N-1)`.
+/// (Made relative to the array's first id, a shard run again alone, `--array=5`, would be shard 0.)
 pub const SLURM_INDEX: &str = "SLURM_ARRAY_TASK_ID";
-/// Slurm job array: the lowest task id of the array, subtracted to make the index 0-based.
-pub const SLURM_MIN: &str = "SLURM_ARRAY_TASK_MIN";
 
 /// How `--shard` was written, before the environment is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +105,8 @@ impl fmt::Display for Shard {
     }
 }
 
-/// The index from a Kubernetes Indexed Job, else from a Slurm array (made 0-based with
-/// `SLURM_ARRAY_TASK_MIN` when Slurm sets it, so `--array=1-3` gives 0, 1, 2).
+/// The index from a Kubernetes Indexed Job, else from a Slurm array's task id (0-based, as
+/// Kubernetes' is).
 fn from_env(count: u32, env: impl Fn(&str) -> Option<String>) -> Result<FromEnv, String> {
     let number = |name: &str, value: &str| -> Result<u32, String> {
         value
@@ -120,16 +119,14 @@ fn from_env(count: u32, env: impl Fn(&str) -> Option<String>) -> Result<FromEnv,
         (number(K8S_INDEX, &v)?, format!("{K8S_INDEX}={}", v.trim()))
     } else if let Some(v) = set(SLURM_INDEX) {
         let id = number(SLURM_INDEX, &v)?;
-        match set(SLURM_MIN) {
-            Some(m) => {
-                let min = number(SLURM_MIN, &m)?;
-                let index = id.checked_sub(min).ok_or_else(|| {
-                    format!("--shard auto/{count}: {SLURM_INDEX}={id} is below {SLURM_MIN}={min}")
-                })?;
-                (index, format!("{SLURM_INDEX}={id} - {SLURM_MIN}={min}"))
-            }
-            None => (id, format!("{SLURM_INDEX}={id}")),
+        if id >= count {
+            return Err(format!(
+                "--shard auto/{count}: {SLURM_INDEX}={id} is out of range: number the array from \
+                 0, sbatch --array=0-{}",
+                count.saturating_sub(1)
+            ));
         }
+        (id, format!("{SLURM_INDEX}={id}"))
     } else {
         return Err(format!(
             "--shard auto/{count}: neither {K8S_INDEX} (a Kubernetes Indexed Job) nor \
@@ -240,17 +237,21 @@ mod tests {
     }
 
     #[test]
-    fn a_slurm_array_from_one_is_made_zero_based_by_its_min() {
-        let auto = ShardSpec::Auto { count: 3 };
-        let got = auto
-            .resolve(env(&[(SLURM_INDEX, "3"), (SLURM_MIN, "1")]))
+    fn a_slurm_task_id_is_the_index_itself_so_a_task_run_again_alone_keeps_its_shard() {
+        let auto = ShardSpec::Auto { count: 8 };
+        // `sbatch --array=5` to run shard 5 again: Slurm sets the array's min to 5 too.
+        let again = auto
+            .resolve(env(&[(SLURM_INDEX, "5"), ("SLURM_ARRAY_TASK_MIN", "5")]))
             .unwrap();
-        assert_eq!(got.shard, Shard { index: 2, count: 3 });
-        assert!(got.source.contains(SLURM_MIN), "{}", got.source);
-        // Without the min, 3 of 3 is out of range and says where it came from.
-        let e = auto.resolve(env(&[(SLURM_INDEX, "3")])).unwrap_err();
+        assert_eq!(again.shard, Shard { index: 5, count: 8 });
+        // An array numbered from 1 runs out of range at its last task, and says how to number it.
+        let e = ShardSpec::Auto { count: 3 }
+            .resolve(env(&[(SLURM_INDEX, "3")]))
+            .unwrap_err();
         assert!(
-            e.contains("out of range") && e.contains("SLURM_ARRAY_TASK_ID=3"),
+            e.contains("out of range")
+                && e.contains("SLURM_ARRAY_TASK_ID=3")
+                && e.contains("--array=0-2"),
             "{e}"
         );
     }
@@ -269,9 +270,5 @@ mod tests {
         assert!(bad.contains("not a number"), "{bad}");
         let high = auto.resolve(env(&[(K8S_INDEX, "3")])).unwrap_err();
         assert!(high.contains("out of range"), "{high}");
-        let below = auto
-            .resolve(env(&[(SLURM_INDEX, "0"), (SLURM_MIN, "1")]))
-            .unwrap_err();
-        assert!(below.contains("below"), "{below}");
     }
 }
