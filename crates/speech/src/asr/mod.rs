@@ -378,6 +378,10 @@ impl Recogniser {
                 // speech) is decoded again with beam search: the reference's fallback samples at
                 // higher temperatures instead, which would make a transcript depend on chance.
                 if options.beam_size == 1 && results.iter().any(|r| self.needs_fallback(r)) {
+                    tracing::debug!(
+                        windows = group.len(),
+                        "a greedy window failed Whisper's tests: decoded again with beam search"
+                    );
                     let beam = WhisperOptions {
                         beam_size: FALLBACK_BEAM,
                         ..options.clone()
