@@ -117,8 +117,9 @@ pub struct HearOptions {
     pub language: LanguageChoice,
     /// Per language, the words Whisper should expect (see [`asr_prompt`]).
     pub prompts: BTreeMap<String, String>,
-    /// Whisper's beam for the customer's channel when `layout` says which side is the agent's
-    /// (a side guessed from the signal may turn out to be the agent's); `None`: the recogniser's.
+    /// Whisper's beam for the customer's channel; `None`: the recogniser's. Set it only when
+    /// `layout` gives the agent's side: a side measured from the signal may be swapped once the
+    /// transcript meets the script (the rule is `Analyser::customer_beam`'s).
     pub customer_beam: Option<usize>,
 }
 
@@ -179,12 +180,8 @@ pub fn transcribe_call_timed(
         chunks.push(chunk_speech(samples, &regions));
     }
     let recogniser = &listener.recogniser;
-    let side_given = matches!(
-        options.layout,
-        Some(ChannelLayout::AgentLeft | ChannelLayout::AgentRight)
-    );
     let beam_of = |i: usize| match options.customer_beam {
-        Some(beam) if side_given && channels[i].1 == Speaker::Customer => beam.max(1),
+        Some(beam) if channels[i].1 == Speaker::Customer => beam,
         _ => recogniser.beam(),
     };
     // The language of every chunk with enough speech when several languages are allowed (each
@@ -206,9 +203,9 @@ pub fn transcribe_call_timed(
     }
     let mut batches: Vec<(Vec<ChunkAt>, Option<Encoded>)> = Vec::new();
     let mut judged_s = 0.0;
-    let mut rest = groups.into_iter().peekable();
-    while rest.peek().is_some() && (allowed.len() >= 2 || judged_s < LANGUAGE_SAMPLE_S) {
-        let batch = rest.next().expect("peeked");
+    let mut rest = groups.into_iter();
+    while allowed.len() >= 2 || judged_s < LANGUAGE_SAMPLE_S {
+        let Some(batch) = rest.next() else { break };
         let batch = batch.as_slice();
         let refs: Vec<&Chunk> = batch.iter().map(|&(i, j)| &chunks[i][j]).collect();
         let encoded = recogniser.encode(&refs).map_err(asr_err)?;

@@ -420,18 +420,17 @@ impl Recogniser {
                         states[i].logprob.0 += avg_logprob;
                         states[i].logprob.1 += 1;
                     }
-                    windows.push((if doubted { Vec::new() } else { segs }, window_frames, next));
-                }
-                for (&i, (segs, frames, next)) in group.iter().zip(&windows) {
+                    let segs = if doubted { Vec::new() } else { segs };
                     tracing::debug!(
                         chunk_s = chunks[i].samples.len() as f64 / SAMPLE_RATE as f64,
                         seek_s = states[i].seek as f64 / 100.0,
-                        window_s = *frames as f64 / 100.0,
-                        next_s = *next as f64 / 100.0,
+                        window_s = window_frames as f64 / 100.0,
+                        next_s = next as f64 / 100.0,
                         segments = segs.len(),
                         last_end = segs.last().map_or(0.0, |s| s.end),
                         "window decoded"
                     );
+                    windows.push((segs, window_frames, next));
                 }
                 let timed = self.timed_tokens(&encoder_out, &sot_sequence, &windows)?;
                 for ((&i, (_, _, next)), tokens) in group.iter().zip(&windows).zip(timed) {
@@ -571,7 +570,6 @@ fn segments_of(chunk: &Chunk, tokens: &[Token], language: &str, avg_logprob: f32
     segments
 }
 
-/// The beam a doubted greedy window is decoded again with.
 /// Speech a window may leave unwritten between two of its segments (or after its last) before
 /// its decoding is doubted there: more than Whisper's timestamps drift from the speech detector's
 /// edges, less than a short sentence ("¿Me indica su DNI?" is ~1.5 s).
@@ -606,6 +604,7 @@ fn resume_before_skipped_speech(
     None
 }
 
+/// The beam a doubted greedy window is decoded again with.
 const FALLBACK_BEAM: usize = 5;
 /// Whisper's reference threshold for a repetition loop (text bytes over their zlib size).
 const COMPRESSION_RATIO_THRESHOLD: f64 = 2.4;
