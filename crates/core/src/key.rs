@@ -14,7 +14,8 @@ use std::path::Path;
 /// 6: the record keeps where PII was said (`pii_heard`), without which no clip of it is cut;
 /// digits read out one by one are hidden; a sentence said twice in two stretches of speech is kept.
 /// 7: a window Whisper ended (or jumped) over speech it did not write is decoded again from there.
-pub const ANALYSIS_VERSION: u32 = 7;
+/// 8: what Whisper leaves of the chunks is decoded in shared windows.
+pub const ANALYSIS_VERSION: u32 = 8;
 
 /// What hears a recording (absent for a transcript).
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +56,7 @@ pub struct Determinants {
 
 impl Determinants {
     /// The determinants as one readable line, stored beside each result
-    /// (`analysis=7 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
+    /// (`analysis=8 script=acme@2 asr=base beam=5 … redact=true channels=None language=auto`).
     pub fn ids(&self) -> String {
         let mut ids = vec![
             format!("analysis={ANALYSIS_VERSION}"),
@@ -139,13 +140,13 @@ mod tests {
         };
         assert_eq!(
             d.ids(),
-            "analysis=7 script=acme@2 asr=base beam=5 customer_beam=1 prompt=true speech=silero-vad:abc \
+            "analysis=8 script=acme@2 asr=base beam=5 customer_beam=1 prompt=true speech=silero-vad:abc \
              encoder=e5:1 tone=tone-1 values=prototypes:acme@2 redact=true \
              channels=Some(AgentLeft) language=es"
         );
         assert_eq!(
             transcript_call().ids(),
-            "analysis=7 script=acme@2 redact=true channels=None language=auto"
+            "analysis=8 script=acme@2 redact=true channels=None language=auto"
         );
     }
 

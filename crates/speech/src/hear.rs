@@ -258,6 +258,9 @@ pub fn transcribe_call_timed(
         CallLanguage::Allowed(main) => {
             let prompt = |lang: &str| options.prompts.get(lang).map(String::as_str);
             let mut decoded: Vec<(ChunkAt, Vec<Segment>)> = Vec::new();
+            // The chunks of one language and beam are decoded together, so that what Whisper
+            // leaves of them shares windows (`Recogniser::decode_batch`).
+            let mut jobs: BTreeMap<(String, usize), DecodeJob> = BTreeMap::new();
             for (batch, encoded) in batches {
                 // Each chunk's language, or None for one that may mix two (judged piece by piece).
                 let langs: Vec<Option<String>> = batch
@@ -268,31 +271,29 @@ pub fn transcribe_call_timed(
                         Some(h) => Some(language::stretch_language(h, &allowed, &main)),
                     })
                     .collect();
-                let refs: Vec<&Chunk> = batch.iter().map(|&(i, j)| &chunks[i][j]).collect();
                 let beam = beam_of(batch[0].0);
                 if let Some(Some(lang)) = langs.first()
                     && langs.iter().all(|l| l.as_deref() == Some(lang.as_str()))
                 {
-                    let segments = recogniser
-                        .decode_batch(&refs, encoded, lang, prompt(lang), beam)
-                        .map_err(asr_err)?;
-                    decoded.extend(batch.iter().copied().zip(segments));
+                    let (chunks, encodeds) = jobs.entry((lang.clone(), beam)).or_default();
+                    if let Some(e) = encoded {
+                        encodeds.push((chunks.len(), e));
+                    }
+                    chunks.extend(batch);
                     continue;
                 }
-                // Languages differ within the batch: each language's chunks together, and the
-                // chunks that may mix two, piece by piece.
-                let mut by_lang: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-                for (k, lang) in langs.iter().enumerate() {
+                // Languages differ within the batch: each language's chunks with the others of
+                // that language, and the chunks that may mix two, piece by piece.
+                for (&(i, j), lang) in batch.iter().zip(langs) {
                     match lang {
-                        Some(lang) => by_lang.entry(lang).or_default().push(k),
+                        Some(lang) => jobs.entry((lang, beam)).or_default().0.push((i, j)),
                         None => {
-                            let (i, j) = batch[k];
                             let h = heard[i][j].as_ref().expect("a mixed chunk was judged");
                             let lang = language::stretch_language(h, &allowed, &main);
                             let segments = decode_mixed(
                                 recogniser,
                                 &channels[i].2,
-                                refs[k],
+                                &chunks[i][j],
                                 &allowed,
                                 &lang,
                                 &options.prompts,
@@ -303,13 +304,13 @@ pub fn transcribe_call_timed(
                         }
                     }
                 }
-                for (lang, ks) in by_lang {
-                    let these: Vec<&Chunk> = ks.iter().map(|&k| refs[k]).collect();
-                    let segments = recogniser
-                        .decode_batch(&these, None, lang, prompt(lang), beam)
-                        .map_err(asr_err)?;
-                    decoded.extend(ks.iter().map(|&k| batch[k]).zip(segments));
-                }
+            }
+            for ((lang, beam), (at, encoded)) in jobs {
+                let refs: Vec<&Chunk> = at.iter().map(|&(i, j)| &chunks[i][j]).collect();
+                let segments = recogniser
+                    .decode_batch(&refs, encoded, &lang, prompt(&lang), beam)
+                    .map_err(asr_err)?;
+                decoded.extend(at.into_iter().zip(segments));
             }
             for ((i, _), segments) in decoded {
                 let (channel, speaker, _) = &channels[i];
@@ -522,6 +523,10 @@ fn decode_mixed(
 
 /// A chunk: (index of its channel, index among the channel's chunks).
 type ChunkAt = (usize, usize);
+
+/// The chunks of one language and beam, and the encoder output the language pass made for some of
+/// them (`Recogniser::decode_batch`'s `encoded`).
+type DecodeJob = (Vec<ChunkAt>, Vec<(usize, Encoded)>);
 
 /// (channel number, speaker, samples) for each channel to transcribe.
 type Channel<'a> = (u32, Speaker, std::borrow::Cow<'a, [f32]>);

@@ -13,12 +13,10 @@ pub const N_MELS: usize = 80;
 pub const WINDOW_FRAMES: usize = 3000;
 const PAD_SAMPLES: usize = WINDOW_FRAMES * HOP;
 
-/// A spectrogram, band-major (`[band][frame]`), and how many of its frames hold the audio itself
-/// (the rest is the padding).
+/// A spectrogram, band-major (`[band][frame]`): the audio's frames, then a window of padding.
 pub struct Mel {
     pub data: Vec<f32>,
     pub frames: usize,
-    pub content_frames: usize,
 }
 
 impl Mel {
@@ -113,11 +111,7 @@ impl MelMaker {
         for x in &mut data {
             *x = (x.max(max - 8.0) + 4.0) / 4.0;
         }
-        Mel {
-            data,
-            frames,
-            content_frames: samples.len() / HOP,
-        }
+        Mel { data, frames }
     }
 }
 
@@ -219,7 +213,6 @@ mod tests {
             .map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 16_000.0).sin() * 0.5)
             .collect();
         let mel = maker.compute(&tone);
-        assert_eq!(mel.content_frames, 100);
         assert_eq!(mel.frames, 100 + WINDOW_FRAMES);
         // The loudest band of a 440 Hz tone is the band holding 440 Hz, in the audio, not the padding.
         let band_of = |f: usize| {

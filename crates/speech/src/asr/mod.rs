@@ -19,6 +19,7 @@
 //!    one) is cut.
 
 pub(crate) mod mel;
+
 mod tokens;
 
 use crate::audio::{GateOptions, SAMPLE_RATE, SpeechRegion};
@@ -87,10 +88,10 @@ pub struct Recogniser {
     opts: AsrOptions,
 }
 
-/// Chunks' features and their first windows through the encoder, as one batch: the language is
-/// read from that output and decoding starts from it, so the encoder runs once for both.
+/// Chunks' first windows through the encoder, as one batch: the language is read from that output
+/// and decoding starts from it, so the encoder runs once for both.
 pub struct Encoded {
-    mels: Vec<mel::Mel>,
+    chunks: usize,
     first: StorageView<'static>,
 }
 
@@ -177,14 +178,11 @@ impl Recogniser {
         if beam > 1 { BEAM_BATCH } else { 1 }
     }
 
-    /// Windows `(mel, first frame)` through the encoder as one batch.
-    fn encode_windows(
-        &self,
-        windows: &[(&mel::Mel, usize)],
-    ) -> Result<StorageView<'static>, AsrError> {
+    /// Windows' features (`[80][3000]` each) through the encoder as one batch.
+    fn encode_windows(&self, windows: Vec<Vec<f32>>) -> Result<StorageView<'static>, AsrError> {
         let mut data: Vec<f32> = Vec::with_capacity(windows.len() * N_MELS * WINDOW_FRAMES);
-        for (mel, from) in windows {
-            data.extend(mel.window(*from));
+        for window in &windows {
+            data.extend_from_slice(window);
         }
         let features = StorageView::new(
             &[windows.len(), N_MELS, WINDOW_FRAMES],
@@ -200,13 +198,19 @@ impl Recogniser {
     /// The chunks' features, and their first windows through the encoder in one batch (at most
     /// [`Recogniser::batch_size`] chunks).
     pub fn encode(&self, chunks: &[&Chunk]) -> Result<Encoded, AsrError> {
-        let mels: Vec<mel::Mel> = chunks
+        let first = self.encode_windows(self.first_windows(chunks))?;
+        Ok(Encoded {
+            chunks: chunks.len(),
+            first,
+        })
+    }
+
+    /// The features of each chunk's first window.
+    fn first_windows(&self, chunks: &[&Chunk]) -> Vec<Vec<f32>> {
+        chunks
             .iter()
-            .map(|c| self.mel.compute(&c.samples))
-            .collect();
-        let windows: Vec<(&mel::Mel, usize)> = mels.iter().map(|m| (m, 0)).collect();
-        let first = self.encode_windows(&windows)?;
-        Ok(Encoded { mels, first })
+            .map(|c| self.mel.compute(&c.samples).window(0))
+            .collect()
     }
 
     /// How likely each language Whisper knows is to be the one spoken in `chunk` (its first 30 s):
@@ -227,7 +231,7 @@ impl Recogniser {
     /// `language_probs` of each chunk of an encoded batch, from the encoder output it already has.
     pub fn language_of(&self, encoded: &Encoded) -> Result<Vec<Vec<(String, f32)>>, AsrError> {
         if !self.multilingual {
-            return Ok(vec![vec![("en".to_string(), 1.0)]; encoded.mels.len()]);
+            return Ok(vec![vec![("en".to_string(), 1.0)]; encoded.chunks]);
         }
         let found = self
             .whisper
@@ -261,9 +265,8 @@ impl Recogniser {
     ) -> Result<Vec<Segment>, AsrError> {
         let chunks = chunk_speech(samples, regions);
         let chunks: Vec<&Chunk> = chunks.iter().collect();
-        // decode_batch takes them a batch at a time.
         Ok(self
-            .decode_batch(&chunks, None, language, None, self.beam())?
+            .decode_batch(&chunks, Vec::new(), language, None, self.beam())?
             .into_iter()
             .flatten()
             .collect())
@@ -279,19 +282,24 @@ impl Recogniser {
         beam: usize,
     ) -> Result<Vec<Segment>, AsrError> {
         Ok(self
-            .decode_batch(&[chunk], None, language, prompt, beam)?
+            .decode_batch(&[chunk], Vec::new(), language, prompt, beam)?
             .pop()
             .unwrap_or_default())
     }
 
-    /// Decodes chunks together in one language with `beam`, each chunk's segments in its own
-    /// list; `encoded` is these very chunks' encoder output when the language pass already made it.
-    /// A chunk whose first window ends inside a sentence goes on from there in a next round, with
-    /// the others that still have audio left.
+    /// Decodes chunks in one language with `beam`, each chunk's segments in its own list.
+    /// `encoded` holds `(k, e)` when the language pass already put `chunks[k..k + e.chunks]`
+    /// through the encoder: their first windows start from that output.
+    ///
+    /// Each chunk is first decoded in a window of its own, [`Recogniser::batch_size`] windows at a
+    /// time. Whisper may stop before a window's end (inside a sentence, or where the skipped-speech
+    /// guard says), and a chunk longer than a window has more to read: what is left of the chunks
+    /// is then laid into shared windows ([`pack_leftovers`]) until nothing is, rather than a window
+    /// each. Leftovers are mostly a few seconds, and every window costs a full encoder pass.
     pub fn decode_batch(
         &self,
         chunks: &[&Chunk],
-        encoded: Option<Encoded>,
+        encoded: Vec<(usize, Encoded)>,
         language: &str,
         prompt: Option<&str>,
         beam: usize,
@@ -299,161 +307,100 @@ impl Recogniser {
         self.check_language(language)?;
         let beam = beam.max(1);
         let batch_size = Self::batch_size(beam);
-        if chunks.len() > batch_size && encoded.is_none() {
-            let mut out = Vec::with_capacity(chunks.len());
-            for batch in chunks.chunks(batch_size) {
-                out.extend(self.decode_batch(batch, None, language, prompt, beam)?);
-            }
-            return Ok(out);
-        }
-        let (mels, mut first) = match encoded {
-            Some(e) if e.mels.len() == chunks.len() => (e.mels, Some(e.first)),
-            _ => (
-                chunks
-                    .iter()
-                    .map(|c| self.mel.compute(&c.samples))
-                    .collect(),
-                None,
-            ),
-        };
         let sot_sequence = self
             .vocab
             .sot_sequence(self.multilingual.then_some(language));
         let start = self
             .vocab
             .start(&sot_sequence, prompt.filter(|p| !p.trim().is_empty()));
-
-        let options = WhisperOptions {
-            beam_size: beam,
-            return_scores: true,
-            return_no_speech_prob: true,
-            ..WhisperOptions::default()
+        let mut decoding = Decoding {
+            recogniser: self,
+            chunks,
+            options: WhisperOptions {
+                beam_size: beam,
+                return_scores: true,
+                return_no_speech_prob: true,
+                ..WhisperOptions::default()
+            },
+            start,
+            sot_sequence,
+            seek: vec![0; chunks.len()],
+            tokens: vec![Vec::new(); chunks.len()],
+            logprob: vec![(0.0, 0); chunks.len()],
         };
-        struct State {
-            mel: mel::Mel,
-            seek: usize,
-            tokens: Vec<Token>,
-            logprob: (f32, usize),
-        }
-        impl State {
-            /// Frames of the next window; under a tenth of a second nothing is left to read.
-            fn window_frames(&self) -> Option<usize> {
-                let left = self.mel.content_frames.saturating_sub(self.seek);
-                (left >= 10).then(|| left.min(WINDOW_FRAMES))
+        let alone = |k: usize| {
+            vec![Piece {
+                chunk: k,
+                from: 0,
+                frames: chunks[k].frames().min(WINDOW_FRAMES),
+                at: 0,
+            }]
+        };
+        // First each chunk in a window of its own: the language pass's batches as they were
+        // encoded, the other chunks in batches.
+        let mut encoded = encoded;
+        encoded.sort_by_key(|(k, _)| std::cmp::Reverse(*k));
+        let mut k = 0;
+        while k < chunks.len() {
+            // An output that does not fit where it says is not used (the chunks are encoded again).
+            while encoded
+                .last()
+                .is_some_and(|(at, e)| *at < k || at + e.chunks > chunks.len())
+            {
+                encoded.pop();
             }
-        }
-        let mut states: Vec<State> = mels
-            .into_iter()
-            .map(|mel| State {
-                mel,
-                seek: 0,
-                tokens: Vec::new(),
-                logprob: (0.0, 0),
-            })
-            .collect();
-        loop {
-            let active: Vec<usize> = (0..states.len())
-                .filter(|&i| states[i].window_frames().is_some())
+            if encoded.last().is_some_and(|(at, _)| *at == k) {
+                let (_, e) = encoded.pop().expect("just looked");
+                let windows: Vec<Vec<Piece>> = (k..k + e.chunks).map(alone).collect();
+                decoding.decode_windows(&windows, e.first)?;
+                k += e.chunks;
+                continue;
+            }
+            let until = encoded
+                .last()
+                .map_or(chunks.len(), |(at, _)| *at)
+                .min(k + batch_size)
+                .min(chunks.len());
+            let these: Vec<usize> = (k..until)
+                .filter(|&i| chunks[i].frames() >= MIN_WINDOW_FRAMES)
                 .collect();
-            if active.is_empty() {
+            if !these.is_empty() {
+                let refs: Vec<&Chunk> = these.iter().map(|&i| chunks[i]).collect();
+                let out = self.encode_windows(self.first_windows(&refs))?;
+                let windows: Vec<Vec<Piece>> = these.into_iter().map(alone).collect();
+                decoding.decode_windows(&windows, out)?;
+            }
+            k = until;
+        }
+        // Then what is left, shared windows at a time.
+        loop {
+            let left: Vec<(usize, usize, usize)> = (0..chunks.len())
+                .filter_map(|i| {
+                    let left = chunks[i].frames().saturating_sub(decoding.seek[i]);
+                    (left >= MIN_WINDOW_FRAMES).then_some((i, decoding.seek[i], left))
+                })
+                .collect();
+            if left.is_empty() {
                 break;
             }
-            for group in active.chunks(batch_size) {
-                let encoder_out = match first.take() {
-                    Some(out) if group.len() == states.len() => out,
-                    _ => {
-                        let windows: Vec<(&mel::Mel, usize)> = group
-                            .iter()
-                            .map(|&i| (&states[i].mel, states[i].seek))
-                            .collect();
-                        self.encode_windows(&windows)?
-                    }
-                };
-                let prompts = vec![start.clone(); group.len()];
-                let mut results = self
-                    .whisper
-                    .generate(&encoder_out, &prompts, &options)
-                    .map_err(|e| AsrError::Decode(e.to_string()))?;
-                // A greedy window Whisper's own measures doubt (a loop, or low probability on
-                // speech) is decoded again with beam search: the reference's fallback samples at
-                // higher temperatures instead, which would make a transcript depend on chance.
-                if options.beam_size == 1 && results.iter().any(|r| self.needs_fallback(r)) {
-                    tracing::debug!(
-                        windows = group.len(),
-                        "a greedy window failed Whisper's tests: decoded again with beam search"
-                    );
-                    let beam = WhisperOptions {
-                        beam_size: FALLBACK_BEAM,
-                        ..options.clone()
-                    };
-                    results = self
-                        .whisper
-                        .generate(&encoder_out, &prompts, &beam)
-                        .map_err(|e| AsrError::Decode(e.to_string()))?;
-                }
-                let mut windows = Vec::with_capacity(group.len());
-                for (&i, result) in group.iter().zip(&results) {
-                    let window_frames = states[i].window_frames().unwrap_or(0);
-                    let ids = result.sequences_ids.first().cloned().unwrap_or_default();
-                    let (mut segs, mut next) = tokens::segments(
-                        &ids,
-                        self.vocab.eot,
-                        self.vocab.timestamp_begin,
-                        window_frames,
-                    );
-                    let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
-                    let doubted = result.no_speech_prob > NO_SPEECH_THRESHOLD
-                        && avg_logprob < LOGPROB_THRESHOLD;
-                    let speech = chunks[i].speech_in(states[i].seek, window_frames);
-                    if let Some((keep, resume)) =
-                        resume_before_skipped_speech(&segs, next, &speech).filter(|_| !doubted)
-                    {
-                        tracing::debug!(
-                            at_s = (states[i].seek + resume) as f64 / 100.0,
-                            dropped_segments = segs.len() - keep,
-                            "Whisper went past speech it did not write: the window is decoded again from there"
-                        );
-                        segs.truncate(keep);
-                        next = resume;
-                    }
-                    if !doubted && !segs.is_empty() {
-                        states[i].logprob.0 += avg_logprob;
-                        states[i].logprob.1 += 1;
-                    }
-                    let segs = if doubted { Vec::new() } else { segs };
-                    tracing::debug!(
-                        chunk_s = chunks[i].samples.len() as f64 / SAMPLE_RATE as f64,
-                        seek_s = states[i].seek as f64 / 100.0,
-                        window_s = window_frames as f64 / 100.0,
-                        next_s = next as f64 / 100.0,
-                        segments = segs.len(),
-                        last_end = segs.last().map_or(0.0, |s| s.end),
-                        "window decoded"
-                    );
-                    windows.push((segs, window_frames, next));
-                }
-                let timed = self.timed_tokens(&encoder_out, &sot_sequence, &windows)?;
-                for ((&i, (_, _, next)), tokens) in group.iter().zip(&windows).zip(timed) {
-                    let offset = states[i].seek as f64 / 100.0;
-                    states[i].tokens.extend(tokens.into_iter().map(|t| Token {
-                        t0: t.t0 + offset,
-                        t1: t.t1 + offset,
-                        ..t
-                    }));
-                    states[i].seek += (*next).max(1);
-                }
+            for windows in pack_leftovers(&left).chunks(batch_size) {
+                let features = windows
+                    .iter()
+                    .map(|pieces| self.mel.compute(&window_samples(chunks, pieces)).window(0))
+                    .collect();
+                let out = self.encode_windows(features)?;
+                decoding.decode_windows(windows, out)?;
             }
         }
+        let Decoding {
+            tokens, logprob, ..
+        } = decoding;
         Ok(chunks
             .iter()
-            .zip(states)
-            .map(|(chunk, state)| {
-                let avg_logprob = if state.logprob.1 > 0 {
-                    state.logprob.0 / state.logprob.1 as f32
-                } else {
-                    0.0
-                };
-                segments_of(chunk, &state.tokens, language, avg_logprob)
+            .zip(tokens.iter().zip(logprob))
+            .map(|(chunk, (tokens, (sum, n)))| {
+                let avg_logprob = if n > 0 { sum / n as f32 } else { 0.0 };
+                segments_of(chunk, tokens, language, avg_logprob)
             })
             .collect())
     }
@@ -535,6 +482,213 @@ impl Recogniser {
             out.push(tokens);
         }
         Ok(out)
+    }
+}
+
+/// A window under 0.1 s has nothing left to read.
+const MIN_WINDOW_FRAMES: usize = 10;
+
+/// A stretch of one chunk in a window: frames `[from, from + frames)` of the chunk's joined speech
+/// (100 a second), placed `at` frames into the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Piece {
+    chunk: usize,
+    from: usize,
+    frames: usize,
+    at: usize,
+}
+
+/// What is left of the chunks, `(chunk, from, frames)` in order, laid into windows: each piece in
+/// the first window it fits in, [`JOIN_SILENCE_S`] after the one before, at most [`MAX_CHUNK_S`]
+/// a window as a chunk is. A piece longer than that has a window of its own, its first 30 s (the
+/// rest is left for a next round).
+fn pack_leftovers(left: &[(usize, usize, usize)]) -> Vec<Vec<Piece>> {
+    let max = (MAX_CHUNK_S * 100.0) as usize;
+    let join = (JOIN_SILENCE_S * 100.0) as usize;
+    let end = |w: &[Piece]| w.last().map_or(0, |p| p.at + p.frames);
+    let mut windows: Vec<Vec<Piece>> = Vec::new();
+    for &(chunk, from, frames) in left {
+        match windows.iter_mut().find(|w| end(w) + join + frames <= max) {
+            Some(w) => {
+                let at = end(w) + join;
+                w.push(Piece {
+                    chunk,
+                    from,
+                    frames,
+                    at,
+                });
+            }
+            None => windows.push(vec![Piece {
+                chunk,
+                from,
+                frames: frames.min(WINDOW_FRAMES),
+                at: 0,
+            }]),
+        }
+    }
+    windows
+}
+
+/// A window's samples: its pieces at their places, silence between.
+fn window_samples(chunks: &[&Chunk], pieces: &[Piece]) -> Vec<f32> {
+    let hop = mel::HOP;
+    let mut out = Vec::new();
+    for p in pieces {
+        out.resize(p.at * hop, 0.0);
+        let samples = &chunks[p.chunk].samples;
+        let (from, to) = (p.from * hop, ((p.from + p.frames) * hop).min(samples.len()));
+        out.extend_from_slice(&samples[from.min(to)..to]);
+    }
+    out
+}
+
+/// The piece a moment of its window (seconds) belongs to: the one it falls in, or the nearest.
+fn piece_at(pieces: &[Piece], seconds: f64) -> Option<usize> {
+    let frame = seconds * 100.0;
+    let distance = |p: &Piece| {
+        let (s, e) = (p.at as f64, (p.at + p.frames) as f64);
+        if frame < s {
+            s - frame
+        } else {
+            (frame - e).max(0.0)
+        }
+    };
+    (0..pieces.len()).min_by(|&a, &b| distance(&pieces[a]).total_cmp(&distance(&pieces[b])))
+}
+
+/// Where each chunk of a window goes on from, once Whisper said to resume `next` frames into the
+/// window: a piece `next` passed is done, the one it falls in resumes there, the others are left
+/// as they were. The window's first piece always moves on (by a frame at least).
+fn advance(seek: &mut [usize], pieces: &[Piece], next: usize) {
+    for (k, p) in pieces.iter().enumerate() {
+        let read = next.saturating_sub(p.at).min(p.frames);
+        let read = if k == 0 { read.max(1) } else { read };
+        if read > 0 {
+            seek[p.chunk] = p.from + read;
+        }
+    }
+}
+
+/// One `decode_batch`: where each chunk stands, and what it has heard so far.
+struct Decoding<'a> {
+    recogniser: &'a Recogniser,
+    chunks: &'a [&'a Chunk],
+    options: WhisperOptions,
+    start: Vec<String>,
+    sot_sequence: Vec<usize>,
+    /// The next frame to read, per chunk.
+    seek: Vec<usize>,
+    /// Timed tokens, seconds in the chunk, per chunk.
+    tokens: Vec<Vec<Token>>,
+    /// Sum and count of the mean log-probabilities of the windows that gave a chunk text.
+    logprob: Vec<(f32, usize)>,
+}
+
+impl Decoding<'_> {
+    /// Decodes a batch of windows (pieces of chunks) from their encoder output.
+    fn decode_windows(
+        &mut self,
+        windows: &[Vec<Piece>],
+        encoder_out: StorageView,
+    ) -> Result<(), AsrError> {
+        let r = self.recogniser;
+        let prompts = vec![self.start.clone(); windows.len()];
+        let mut results = r
+            .whisper
+            .generate(&encoder_out, &prompts, &self.options)
+            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        // A greedy window Whisper's own measures doubt (a loop, or low probability on speech) is
+        // decoded again with beam search: the reference's fallback samples at higher
+        // temperatures instead, which would make a transcript depend on chance.
+        if self.options.beam_size == 1 && results.iter().any(|x| r.needs_fallback(x)) {
+            tracing::debug!(
+                windows = windows.len(),
+                "a greedy window failed Whisper's tests: decoded again with beam search"
+            );
+            let beam = WhisperOptions {
+                beam_size: FALLBACK_BEAM,
+                ..self.options.clone()
+            };
+            results = r
+                .whisper
+                .generate(&encoder_out, &prompts, &beam)
+                .map_err(|e| AsrError::Decode(e.to_string()))?;
+        }
+        let mut decoded = Vec::with_capacity(windows.len());
+        for (pieces, result) in windows.iter().zip(&results) {
+            let frames = pieces.last().map_or(0, |p| p.at + p.frames);
+            let ids = result.sequences_ids.first().cloned().unwrap_or_default();
+            let (mut segs, mut next) =
+                tokens::segments(&ids, r.vocab.eot, r.vocab.timestamp_begin, frames);
+            let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
+            let doubted =
+                result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_logprob < LOGPROB_THRESHOLD;
+            let speech: Vec<(f64, f64)> = pieces
+                .iter()
+                .flat_map(|p| {
+                    let at = p.at as f64 / 100.0;
+                    self.chunks[p.chunk]
+                        .speech_in(p.from, p.frames)
+                        .into_iter()
+                        .map(move |(s, e)| (s + at, e + at))
+                })
+                .collect();
+            if let Some((keep, resume)) =
+                resume_before_skipped_speech(&segs, next, &speech).filter(|_| !doubted)
+            {
+                tracing::debug!(
+                    at_s = resume as f64 / 100.0,
+                    dropped_segments = segs.len() - keep,
+                    "Whisper went past speech it did not write: the window is decoded again from there"
+                );
+                segs.truncate(keep);
+                next = resume;
+            }
+            let segs = if doubted { Vec::new() } else { segs };
+            tracing::debug!(
+                pieces = pieces.len(),
+                seek_s = pieces[0].from as f64 / 100.0,
+                window_s = frames as f64 / 100.0,
+                next_s = next as f64 / 100.0,
+                segments = segs.len(),
+                last_end = segs.last().map_or(0.0, |s| s.end),
+                "window decoded"
+            );
+            decoded.push((segs, frames, next, avg_logprob));
+        }
+        let timed = r.timed_tokens(
+            &encoder_out,
+            &self.sot_sequence,
+            &decoded
+                .iter()
+                .map(|(segs, frames, next, _)| (segs.clone(), *frames, *next))
+                .collect::<Vec<_>>(),
+        )?;
+        for ((pieces, (_, _, next, avg_logprob)), tokens) in windows.iter().zip(decoded).zip(timed)
+        {
+            let mut heard = vec![false; pieces.len()];
+            for t in tokens {
+                let Some(k) = piece_at(pieces, (t.t0 + t.t1) / 2.0) else {
+                    continue;
+                };
+                heard[k] = true;
+                let p = &pieces[k];
+                // Seconds in the window to seconds in the chunk, inside the piece.
+                let (lo, hi) = (p.from as f64 / 100.0, (p.from + p.frames) as f64 / 100.0);
+                let shift = (p.from as f64 - p.at as f64) / 100.0;
+                self.tokens[p.chunk].push(Token {
+                    t0: (t.t0 + shift).clamp(lo, hi),
+                    t1: (t.t1 + shift).clamp(lo, hi),
+                    ..t
+                });
+            }
+            for (p, _) in pieces.iter().zip(heard).filter(|(_, h)| *h) {
+                self.logprob[p.chunk].0 += avg_logprob;
+                self.logprob[p.chunk].1 += 1;
+            }
+            advance(&mut self.seek, pieces, next);
+        }
+        Ok(())
     }
 }
 
@@ -842,6 +996,11 @@ impl Chunk {
                 })
             })
             .collect()
+    }
+
+    /// Its length in feature frames (100 a second).
+    fn frames(&self) -> usize {
+        self.samples.len() / mel::HOP
     }
 
     /// Seconds of speech (the joins' silence left out).
@@ -1163,6 +1322,95 @@ mod tests {
             None
         );
         assert_eq!(resume_before_skipped_speech(&[], 3000, &speech), None);
+    }
+
+    fn piece(chunk: usize, from: usize, frames: usize, at: usize) -> Piece {
+        Piece {
+            chunk,
+            from,
+            frames,
+            at,
+        }
+    }
+
+    #[test]
+    fn what_whisper_leaves_shares_windows() {
+        // Three leftovers of a few seconds, then the rest of a long region, then a short one.
+        let left = [
+            (0, 2896, 273),
+            (1, 2830, 205),
+            (2, 2300, 540),
+            (3, 3000, 2500),
+            (4, 1000, 300),
+        ];
+        let windows = pack_leftovers(&left);
+        assert_eq!(
+            windows,
+            [
+                vec![
+                    piece(0, 2896, 273, 0),
+                    piece(1, 2830, 205, 303),
+                    piece(2, 2300, 540, 538),
+                    // The join is 0.3 s: the short one fits after the first three.
+                    piece(4, 1000, 300, 1108),
+                ],
+                vec![piece(3, 3000, 2500, 0)],
+            ]
+        );
+        // A piece longer than a window gets one of its own, a window long; nothing joins it.
+        let long = pack_leftovers(&[(0, 0, 4200), (1, 0, 100)]);
+        assert_eq!(
+            long,
+            [vec![piece(0, 0, 3000, 0)], vec![piece(1, 0, 100, 0)]]
+        );
+        assert!(pack_leftovers(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_shared_window_moves_each_chunk_on_by_what_whisper_read() {
+        let pieces = [
+            piece(0, 2896, 273, 0),
+            piece(1, 2830, 205, 303),
+            piece(2, 0, 540, 538),
+        ];
+        // Whisper read into the second piece: the first is done, the second resumes there, the
+        // third is untouched.
+        let mut seek = vec![2896, 2830, 0];
+        advance(&mut seek, &pieces, 400);
+        assert_eq!(seek, [2896 + 273, 2830 + 97, 0]);
+        // It read all: every piece is done.
+        let mut seek = vec![2896, 2830, 0];
+        advance(&mut seek, &pieces, 1078);
+        assert_eq!(seek, [3169, 3035, 540]);
+        // It read nothing: the first piece still moves on, by a frame.
+        let mut seek = vec![2896, 2830, 0];
+        advance(&mut seek, &pieces, 0);
+        assert_eq!(seek, [2897, 2830, 0]);
+    }
+
+    #[test]
+    fn a_shared_window_is_its_pieces_with_silence_between() {
+        let hop = mel::HOP;
+        let a = Chunk {
+            samples: vec![0.5; 500 * hop],
+            pieces: vec![(0, 0, 500 * hop)],
+        };
+        let b = Chunk {
+            samples: vec![-0.5; 200 * hop],
+            pieces: vec![(0, 16_000, 200 * hop)],
+        };
+        let samples = window_samples(&[&a, &b], &[piece(0, 400, 100, 0), piece(1, 0, 200, 130)]);
+        assert_eq!(samples.len(), 330 * hop);
+        assert!(samples[..100 * hop].iter().all(|&x| x == 0.5));
+        assert!(samples[100 * hop..130 * hop].iter().all(|&x| x == 0.0));
+        assert!(samples[130 * hop..].iter().all(|&x| x == -0.5));
+        // A moment of the window belongs to the piece it falls in, or to the nearest one.
+        let pieces = [piece(0, 400, 100, 0), piece(1, 0, 200, 130)];
+        assert_eq!(piece_at(&pieces, 0.5), Some(0));
+        assert_eq!(piece_at(&pieces, 1.1), Some(0));
+        assert_eq!(piece_at(&pieces, 1.25), Some(1));
+        assert_eq!(piece_at(&pieces, 9.0), Some(1));
+        assert_eq!(piece_at(&[], 1.0), None);
     }
 
     #[test]
