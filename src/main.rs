@@ -40,6 +40,7 @@ enum Command {
 /// Exit status: 0 all went well; 1 some inputs failed (each said why, the rest were done);
 /// 2 nothing could be done (bad arguments, missing model).
 fn main() -> ExitCode {
+    guion_speech::asr::process::prepare();
     // By default only guion's own warnings reach the terminal. The libraries under it log what
     // they trip over (symphonia logs an ERROR for every file it cannot place) and guion already
     // turns those into one `guion: <file>: <reason>` line; RUST_LOG=warn shows them all.

@@ -5,7 +5,8 @@
 //! (`asr`); `hear` runs them in order on one recording. A `hear::Listener` holds one worker's speech
 //! models, loaded once and reused for every call.
 
-// No `unsafe` but the GSM decoder's C binding (audio/gsm.rs), which allows it for itself.
+// No `unsafe` but the GSM decoder's C binding (audio/gsm.rs) and the process settings the speech
+// engine needs (asr/process.rs), which allow it for themselves.
 #![deny(unsafe_code)]
 
 pub mod asr;

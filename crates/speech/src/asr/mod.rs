@@ -19,7 +19,7 @@
 //!    one) is cut.
 
 pub(crate) mod mel;
-
+pub mod process;
 mod tokens;
 
 use crate::audio::{GateOptions, SAMPLE_RATE, SpeechRegion};
