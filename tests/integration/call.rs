@@ -237,15 +237,7 @@ fn the_agent_channel_of_a_stereo_recording_is_found_from_the_script() {
         ..CallInput::default()
     };
     let record = util::analyse(&parsed, &given, util::call_options());
-    let by_side = |speaker: Speaker| {
-        record
-            .utterances
-            .iter()
-            .filter(|u| u.speaker == speaker)
-            .map(|u| u.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let by_side = |speaker: Speaker| util::said_by(&record, speaker);
     assert_eq!(record.adherence, Some(1.0), "{:?}", record.steps);
     assert!(by_side(Speaker::Agent).to_lowercase().contains("next"));
     let customer = by_side(Speaker::Customer);

@@ -316,16 +316,10 @@ variants.en = ["you will now be placed into the conference"]
         let evidence = step.evidence.as_ref().unwrap();
         assert_eq!(evidence.speaker, Speaker::Agent, "{evidence:?}");
     }
-    let said = |who: Speaker| {
-        record
-            .utterances
-            .iter()
-            .filter(|u| u.speaker == who)
-            .map(|u| u.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let (agent_text, customer_text) = (said(Speaker::Agent), said(Speaker::Customer));
+    let (agent_text, customer_text) = (
+        util::said_by(&record, Speaker::Agent),
+        util::said_by(&record, Speaker::Customer),
+    );
     let normal = |t: &str| guion_core::normalize::normalize(t, Some(Lang::En));
     assert!(normal(&customer_text).contains("test"), "{customer_text}");
     assert!(!normal(&agent_text).contains("test"), "{agent_text}");

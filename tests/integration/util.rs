@@ -9,6 +9,7 @@
 
 use guion_core::record::CallRecord;
 use guion_core::script::Script;
+use guion_core::transcript::Speaker;
 use guion_meaning::{Classifier, ClassifierOptions};
 use guion_models as models;
 use guion_night::pipeline::{Analyser, AnalyserOptions, CallInput};
@@ -320,6 +321,17 @@ pub fn analyse(script: &Script, input: &CallInput, options: AnalyserOptions) -> 
 /// `guion call FILE --script SCRIPT --json`, in this process: the JSON the command prints, read
 /// back. (Through text, as the command writes it: `serde_json::to_value` would widen the record's
 /// f32 numbers to f64 digits that the printed form does not have.)
+/// What one side said in a call, its utterances' text joined in order.
+pub fn said_by(record: &CallRecord, speaker: Speaker) -> String {
+    record
+        .utterances
+        .iter()
+        .filter(|u| u.speaker == speaker)
+        .map(|u| u.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn call_json(file: &Path, script: &Path, options: AnalyserOptions) -> serde_json::Value {
     let (script, _) = guion_night::input::load_script(script).unwrap_or_else(|e| panic!("{e}"));
     let input = CallInput {

@@ -275,11 +275,11 @@ pub fn transcribe_call_timed(
                 if let Some(Some(lang)) = langs.first()
                     && langs.iter().all(|l| l.as_deref() == Some(lang.as_str()))
                 {
-                    let (chunks, encodeds) = jobs.entry((lang.clone(), beam)).or_default();
+                    let (job, job_encoded) = jobs.entry((lang.clone(), beam)).or_default();
                     if let Some(e) = encoded {
-                        encodeds.push((chunks.len(), e));
+                        job_encoded.push((job.len(), e));
                     }
-                    chunks.extend(batch);
+                    job.extend(batch);
                     continue;
                 }
                 // Languages differ within the batch: each language's chunks with the others of

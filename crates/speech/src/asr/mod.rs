@@ -195,7 +195,7 @@ impl Recogniser {
             .map_err(|e| AsrError::Decode(e.to_string()))
     }
 
-    /// The chunks' features, and their first windows through the encoder in one batch (at most
+    /// The chunks' first windows through the encoder in one batch (at most
     /// [`Recogniser::batch_size`] chunks).
     pub fn encode(&self, chunks: &[&Chunk]) -> Result<Encoded, AsrError> {
         let first = self.encode_windows(self.first_windows(chunks))?;
@@ -428,11 +428,11 @@ impl Recogniser {
         &self,
         encoder_out: &StorageView,
         sot_sequence: &[usize],
-        windows: &[(Vec<tokens::TimedTokens>, usize, usize)],
+        windows: &[(Vec<tokens::TimedTokens>, usize)],
     ) -> Result<Vec<Vec<Token>>, AsrError> {
         let texts: Vec<Vec<usize>> = windows
             .iter()
-            .map(|(segs, _, _)| segs.iter().flat_map(|s| s.tokens.iter().copied()).collect())
+            .map(|(segs, _)| segs.iter().flat_map(|s| s.tokens.iter().copied()).collect())
             .collect();
         if texts.iter().all(Vec::is_empty) {
             return Ok(vec![Vec::new(); windows.len()]);
@@ -443,7 +443,7 @@ impl Recogniser {
             .align(encoder_out, sot_sequence, &texts, &frames, 7)
             .map_err(|e| AsrError::Decode(e.to_string()))?;
         let mut out = Vec::with_capacity(windows.len());
-        for (k, ((segs, _, _), text)) in windows.iter().zip(&texts).enumerate() {
+        for (k, ((segs, _), text)) in windows.iter().zip(&texts).enumerate() {
             // The time at which the path moves on to each token (and to the end token).
             let mut jumps: Vec<f64> = Vec::with_capacity(text.len() + 1);
             let mut probs: &[f32] = &[];
@@ -614,7 +614,10 @@ impl Decoding<'_> {
                 .generate(&encoder_out, &prompts, &beam)
                 .map_err(|e| AsrError::Decode(e.to_string()))?;
         }
+        // Each window's (segments, frames), for the alignment; and where it resumes, and its mean
+        // log-probability.
         let mut decoded = Vec::with_capacity(windows.len());
+        let mut resumes = Vec::with_capacity(windows.len());
         for (pieces, result) in windows.iter().zip(&results) {
             let frames = pieces.last().map_or(0, |p| p.at + p.frames);
             let ids = result.sequences_ids.first().cloned().unwrap_or_default();
@@ -654,18 +657,11 @@ impl Decoding<'_> {
                 last_end = segs.last().map_or(0.0, |s| s.end),
                 "window decoded"
             );
-            decoded.push((segs, frames, next, avg_logprob));
+            decoded.push((segs, frames));
+            resumes.push((next, avg_logprob));
         }
-        let timed = r.timed_tokens(
-            &encoder_out,
-            &self.sot_sequence,
-            &decoded
-                .iter()
-                .map(|(segs, frames, next, _)| (segs.clone(), *frames, *next))
-                .collect::<Vec<_>>(),
-        )?;
-        for ((pieces, (_, _, next, avg_logprob)), tokens) in windows.iter().zip(decoded).zip(timed)
-        {
+        let timed = r.timed_tokens(&encoder_out, &self.sot_sequence, &decoded)?;
+        for ((pieces, (next, avg_logprob)), tokens) in windows.iter().zip(resumes).zip(timed) {
             let mut heard = vec![false; pieces.len()];
             for t in tokens {
                 let Some(k) = piece_at(pieces, (t.t0 + t.t1) / 2.0) else {
